@@ -1,0 +1,168 @@
+//! The neutral request view and response the adapters translate to and from.
+//!
+//! actix-web 4 uses `http` 0.2 and tower uses `http` 1, so the core speaks only `&str`s; each
+//! adapter converts in its own `convert.rs` and nowhere else.
+
+use std::net::IpAddr;
+
+/// Read access to request headers by lower-case name.
+pub trait HeaderSource {
+    /// The `n`-th value of header `name` (0-based), if present and valid UTF-8.
+    fn get_nth(&self, name: &str, n: usize) -> Option<&str>;
+
+    /// The first value of header `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.get_nth(name, 0)
+    }
+}
+
+/// A borrowed, framework-neutral view of a request.
+pub struct RequestView<'a> {
+    /// Upper-case method (`GET`, `POST`, ...).
+    pub method: &'a str,
+    /// The path, percent-encoded as received.
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// The headers.
+    pub headers: &'a dyn HeaderSource,
+    /// The TCP peer address, if known.
+    pub peer: Option<IpAddr>,
+}
+
+impl RequestView<'_> {
+    /// The value of the cookie `name`, found without parsing the whole jar.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        let mut n = 0;
+        while let Some(header) = self.headers.get_nth("cookie", n) {
+            for pair in header.split(';') {
+                let pair = pair.trim_start();
+                if let Some(rest) = pair.strip_prefix(name)
+                    && let Some(value) = rest.strip_prefix('=')
+                {
+                    return Some(value.trim_end());
+                }
+            }
+            n += 1;
+        }
+        None
+    }
+
+    /// The token of an `Authorization: Bearer` header.
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.headers.get("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    }
+
+    /// A query parameter, percent-decoded.
+    pub fn query_param(&self, key: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query?.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    }
+
+    /// Whether the method can change state (everything but GET, HEAD, OPTIONS, TRACE).
+    pub fn is_unsafe_method(&self) -> bool {
+        !matches!(self.method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+    }
+
+    /// Whether this looks like a browser navigation (`GET`/`HEAD` accepting HTML).
+    pub fn is_navigation(&self) -> bool {
+        matches!(self.method, "GET" | "HEAD") && self.headers.get("accept").is_some_and(|a| a.contains("text/html"))
+    }
+}
+
+/// A response produced by the core, translated by the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers (lower-case names). `set-cookie` may repeat.
+    pub headers: Vec<(&'static str, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl AuthResponse {
+    /// A JSON response with `Cache-Control: no-store`.
+    pub fn json(status: u16, body: &impl serde::Serialize) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type", "application/json".into()), ("cache-control", "no-store".into())],
+            body: serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()),
+        }
+    }
+
+    /// An empty response with `Cache-Control: no-store`.
+    pub fn empty(status: u16) -> Self {
+        Self { status, headers: vec![("cache-control", "no-store".into())], body: Vec::new() }
+    }
+
+    /// A redirect (`303 See Other` unless told otherwise).
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("location", location.to_string()), ("cache-control", "no-store".into())],
+            body: Vec::new(),
+        }
+    }
+
+    /// An HTML page with a strict CSP, no caching and no referrer.
+    pub fn html(status: u16, body: String) -> Self {
+        Self {
+            status,
+            headers: vec![
+                ("content-type", "text/html; charset=utf-8".into()),
+                ("cache-control", "no-store".into()),
+                ("referrer-policy", "no-referrer".into()),
+                ("x-content-type-options", "nosniff".into()),
+                ("x-frame-options", "DENY".into()),
+                (
+                    "content-security-policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+                        .into(),
+                ),
+            ],
+            body: body.into_bytes(),
+        }
+    }
+
+    /// The error body of `err`, with `Retry-After` for rate limits.
+    pub fn error(err: &crate::AuthError) -> Self {
+        let mut r = Self {
+            status: err.status(),
+            headers: vec![("content-type", "application/json".into()), ("cache-control", "no-store".into())],
+            body: err.to_json().into_bytes(),
+        };
+        if let crate::AuthError::RateLimited { retry_after } = err {
+            r.headers.push(("retry-after", retry_after.as_secs().max(1).to_string()));
+        }
+        r
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct H(Vec<(&'static str, &'static str)>);
+    impl HeaderSource for H {
+        fn get_nth(&self, name: &str, n: usize) -> Option<&str> {
+            self.0.iter().filter(|(k, _)| *k == name).nth(n).map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn finds_the_one_cookie() {
+        let h = H(vec![("cookie", "a=1; xauth_session=evil"), ("cookie", "auth_session=tok; b=2")]);
+        let v = RequestView { method: "GET", path: "/", query: None, headers: &h, peer: None };
+        assert_eq!(v.cookie("auth_session"), Some("tok"));
+        assert_eq!(v.cookie("missing"), None);
+    }
+}

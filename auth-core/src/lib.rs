@@ -1,0 +1,39 @@
+//! Framework-neutral core of the login layer for self-hosted axum and actix-web apps.
+//!
+//! Everything that decides lives here: config, password hashing, session tokens, the store,
+//! the `/api/v1/auth` routes, the guard and the built-in pages. The adapters (`auth-tower`,
+//! `auth-actix`) only translate requests and responses.
+//!
+//! ```no_run
+//! use auth_core::{AuthConfig, AuthService};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Reads AUTH_CONFIG (a YAML file) and the environment; reports every problem at once.
+//! let config = AuthConfig::load()?;
+//! // Opens the store (SQLite by default), loads or creates the session secret.
+//! let service = AuthService::new(config).await?;
+//! # let _ = service; Ok(()) }
+//! ```
+
+pub mod config;
+pub mod email;
+mod error;
+pub mod http;
+mod pages;
+pub mod password;
+mod routes;
+pub mod secret;
+mod service;
+pub mod session;
+pub mod store;
+pub mod throttle;
+
+pub use config::AuthConfig;
+pub use error::AuthError;
+pub use http::{AuthResponse, HeaderSource, RequestView};
+pub use pages::escape;
+pub use routes::safe_return_to;
+pub use secret::Secret;
+pub use service::{API_PREFIX, AuthService, GuardOutcome, RouteKind, StartupError};
+pub use session::CurrentUser;
+pub use store::{AuthMethod, Membership, Role};

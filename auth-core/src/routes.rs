@@ -1,0 +1,231 @@
+//! The `/api/v1/auth` table: one dispatch for both adapters.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::config::SignupMode;
+use crate::error::AuthError;
+use crate::http::{AuthResponse, RequestView};
+use crate::service::{API_PREFIX, AuthService, IssuedSession};
+use crate::session::CurrentUser;
+
+#[derive(Deserialize)]
+struct SignupBody {
+    email: String,
+    password: String,
+    name: Option<String>,
+    organization: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct PatchMeBody {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Parses a JSON body; a failure names the offending field.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthError> {
+    if body.is_empty() {
+        return Err(AuthError::invalid("body", "a JSON object is required"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // "missing field `email` at line 1 column 2" -> field "email"
+        let field = match (path.as_str(), message.split('`').nth(1)) {
+            (".", Some(f)) if message.starts_with("missing field") => f.to_string(),
+            (".", _) => "body".to_string(),
+            (p, _) => p.to_string(),
+        };
+        let message = message.split(" at line ").next().unwrap_or("invalid").to_string();
+        AuthError::invalid(field, message)
+    })
+}
+
+pub(crate) fn user_json(user: &CurrentUser) -> serde_json::Value {
+    json!({ "id": user.id, "email": user.email, "name": user.name, "auth_method": user.auth_method })
+}
+
+pub(crate) fn orgs_json(user: &CurrentUser) -> serde_json::Value {
+    json!(user.organizations.iter().map(|m| json!({"id": m.id, "name": m.name, "role": m.role})).collect::<Vec<_>>())
+}
+
+fn signed_in(status: u16, s: &IssuedSession) -> AuthResponse {
+    AuthResponse::json(status, &json!({ "user": user_json(&s.user), "organizations": orgs_json(&s.user) }))
+        .with_header("set-cookie", s.cookie.clone())
+}
+
+impl AuthService {
+    /// Answers an auth route or built-in page. `body` is the request body, already capped by the
+    /// adapter at `maxBodyBytes`. Never panics; errors become JSON (or HTML for pages).
+    pub async fn handle(&self, req: &RequestView<'_>, body: &[u8]) -> AuthResponse {
+        if body.len() > self.config().max_body_bytes {
+            return AuthResponse::error(&AuthError::PayloadTooLarge);
+        }
+        if let Some(rest) = req.path.strip_prefix(API_PREFIX) {
+            return match self.api(req, rest, body).await {
+                Ok(r) => r,
+                Err(e) => AuthResponse::error(&e),
+            };
+        }
+        crate::pages::handle(self, req, body).await
+    }
+
+    /// The response for a body over `maxBodyBytes` (adapters stop reading and answer this).
+    pub fn payload_too_large(&self) -> AuthResponse {
+        AuthResponse::error(&AuthError::PayloadTooLarge)
+    }
+
+    async fn api(&self, req: &RequestView<'_>, rest: &str, body: &[u8]) -> Result<AuthResponse, AuthError> {
+        if req.is_unsafe_method() {
+            self.check_csrf(req)?;
+        }
+        let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        match (req.method, segments.as_slice()) {
+            ("GET" | "HEAD", ["config"]) => self.config_json().await,
+            ("POST", ["signup"]) => {
+                let b: SignupBody = parse_json(body)?;
+                let (session, orgs) =
+                    self.signup(&b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
+                let orgs: Vec<_> = orgs.iter().map(|o| json!({"id": o.id, "name": o.name, "role": "admin"})).collect();
+                Ok(AuthResponse::json(201, &json!({ "user": user_json(&session.user), "organizations": orgs }))
+                    .with_header("set-cookie", session.cookie))
+            }
+            ("POST", ["login"]) => {
+                let b: LoginBody = parse_json(body)?;
+                Ok(signed_in(200, &self.login(req, &b.email, &b.password).await?))
+            }
+            ("POST", ["logout"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                self.logout(&user).await?;
+                Ok(AuthResponse::json(200, &json!({ "redirect": null })).with_header("set-cookie", self.clear_cookie()))
+            }
+            ("GET" | "HEAD", ["me"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                Ok(AuthResponse::json(200, &json!({ "user": user_json(&user), "organizations": orgs_json(&user) })))
+            }
+            ("PATCH", ["me"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                let b: PatchMeBody = parse_json(body)?;
+                let user = match b.name {
+                    Some(name) => self.rename(&user, &name).await?,
+                    None => user,
+                };
+                Ok(AuthResponse::json(200, &json!({ "user": user_json(&user) })))
+            }
+            ("POST", ["me", "password"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                let b: PasswordBody = parse_json(body)?;
+                let s = self.change_password(req, &user, &b.current_password, &b.new_password).await?;
+                Ok(AuthResponse::empty(204).with_header("set-cookie", s.cookie))
+            }
+            ("GET", ["login", "oidc"]) | ("GET", ["callback"]) => {
+                Err(AuthError::NotFound("no OpenID Connect provider is configured".into()))
+            }
+            (_, ["config" | "signup" | "login" | "logout" | "me"] | ["me", "password"]) => Ok(AuthResponse::json(
+                405,
+                &json!({"error": "method_not_allowed", "message": format!("{} is not allowed on this route", truncate(req.method, 16))}),
+            )),
+            _ => Err(AuthError::NotFound(format!("no such route: {}", truncate(req.path, 200)))),
+        }
+    }
+
+    async fn config_json(&self) -> Result<AuthResponse, AuthError> {
+        let cfg = self.config();
+        let needs_setup = self.needs_setup().await?;
+        let signup = if needs_setup {
+            "setup"
+        } else {
+            match cfg.basic_auth.signup {
+                SignupMode::Open => "open",
+                SignupMode::InviteOnly => "invite-only",
+            }
+        };
+        let provider = cfg.oidc.first();
+        let providers: Vec<_> = cfg
+            .oidc
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                json!({ "id": p.id, "name": p.display_name, "login_url": oidc_login_url(i, &p.id) })
+            })
+            .collect();
+        Ok(AuthResponse::json(
+            200,
+            &json!({
+                "basic_auth": { "enabled": cfg.basic_auth.enabled, "signup": signup },
+                "oidc": {
+                    "enabled": provider.is_some(),
+                    "name": provider.map_or("SSO", |p| p.display_name.as_str()),
+                    "login_url": provider.map_or(String::new(), |p| oidc_login_url(0, &p.id)),
+                    "providers": providers,
+                },
+                "needs_setup": needs_setup,
+            }),
+        ))
+    }
+}
+
+pub(crate) fn oidc_login_url(index: usize, id: &str) -> String {
+    if index == 0 { format!("{API_PREFIX}/login/oidc") } else { format!("{API_PREFIX}/login/oidc?provider={id}") }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// A same-origin path to return to after sign-in, or `/`.
+pub fn safe_return_to(raw: Option<&str>) -> String {
+    match raw {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && p.len() <= 2048
+                && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            p.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_stays_on_this_origin() {
+        assert_eq!(safe_return_to(Some("/dash?x=1")), "/dash?x=1");
+        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "/\t/evil.com", "evil", "/%0a", "/a\nb"] {
+            let got = safe_return_to(Some(bad));
+            assert!(got == "/" || got == bad && !bad.contains('\n'), "{bad:?} -> {got:?}");
+        }
+        assert_eq!(safe_return_to(Some("//evil.com")), "/");
+        assert_eq!(safe_return_to(None), "/");
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<LoginBody>(br#"{"email": 5, "password": "x"}"#).err().map(|e| e.message());
+        assert_eq!(e.as_deref().map(|m| m.starts_with("email:")), Some(true));
+        let e = parse_json::<LoginBody>(br#"{"password": "x"}"#).err().map(|e| e.message());
+        assert_eq!(e.as_deref().map(|m| m.starts_with("email:")), Some(true));
+    }
+}

@@ -1,0 +1,195 @@
+//! Persistence: a small async trait with its own error type, and its SQLite implementation.
+
+use async_trait::async_trait;
+
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// Store failures. Anything but `Conflict`/`NotFound` fails the request closed with 503.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness rule was hit (the email is taken, setup is done, ...).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or failed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Result alias of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Role of a user in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Manages members and invitations.
+    Admin,
+    /// Belongs to the organization.
+    Member,
+}
+
+impl Role {
+    /// `admin` or `member`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    /// Parses `admin` or `member`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            _ => None,
+        }
+    }
+}
+
+/// How a session was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// Email and password.
+    Password,
+    /// An OpenID Connect provider.
+    Oidc,
+}
+
+impl AuthMethod {
+    /// `password` or `oidc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Oidc => "oidc",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == "oidc" { Self::Oidc } else { Self::Password }
+    }
+}
+
+/// A user account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Stable id (UUID).
+    pub id: String,
+    /// Lower-case email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC string; `None` for accounts without a password (OIDC only).
+    pub password_hash: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Organization {
+    /// Stable id (UUID).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A user's membership in one organization.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Membership {
+    /// Organization id.
+    pub id: String,
+    /// Organization name.
+    pub name: String,
+    /// The user's role there.
+    pub role: Role,
+}
+
+/// A new account to insert.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Id to use (UUID).
+    pub id: String,
+    /// Lower-case email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC string, if any.
+    pub password_hash: Option<String>,
+}
+
+/// A server-side session record (what logout revokes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Session id (the token's `sid`).
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// How it was established.
+    pub auth_method: AuthMethod,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Absolute expiry, unix seconds.
+    pub expires_at: i64,
+    /// Set once revoked (logout, password change).
+    pub revoked: bool,
+}
+
+/// Everything the guard needs to re-validate a session, in one call.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// The session.
+    pub session: SessionRecord,
+    /// Its user.
+    pub user: UserRecord,
+    /// The user's organizations.
+    pub memberships: Vec<Membership>,
+}
+
+/// The persistence the core needs. Implementations must be safe to share between instances
+/// of the application (several processes on one store).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether no account exists yet (first-admin setup is pending).
+    async fn needs_setup(&self) -> StoreResult<bool>;
+    /// Creates the first admin and its organization, exactly once across all instances;
+    /// [`StoreError::Conflict`] when setup already happened.
+    async fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
+    /// Creates a user and their own organization (open signup).
+    async fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
+    /// Looks a user up by lower-case email.
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    /// Looks a user up by id.
+    async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    /// Renames a user.
+    async fn update_user_name(&self, id: &str, name: &str) -> StoreResult<()>;
+    /// Replaces a user's password hash.
+    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()>;
+    /// The organizations a user belongs to.
+    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    /// Records a new session.
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// Loads a session with its user and memberships.
+    async fn load_session(&self, id: &str) -> StoreResult<Option<SessionView>>;
+    /// Revokes one session.
+    async fn revoke_session(&self, id: &str) -> StoreResult<()>;
+    /// Revokes every live session of a user except `keep`; returns the revoked ids.
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>>;
+    /// Returns the persisted session secret, storing `candidate` first if there is none.
+    async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+}
+
+/// Unix time in seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,310 @@
+//! The embedded default: SQLite through sqlx (WAL, foreign keys, busy timeout).
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{
+    AuthMethod, Membership, NewUser, Organization, Role, SessionRecord, SessionView, Store, StoreError, StoreResult,
+    UserRecord, now,
+};
+
+/// A [`Store`] on a SQLite file, safe to share between processes on one machine.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+type UserRow = (String, String, String, Option<String>, i64);
+
+fn user(row: UserRow) -> UserRecord {
+    UserRecord { id: row.0, email: row.1, name: row.2, password_hash: row.3, created_at: row.4 }
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("initial"),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("migrations/0001_initial.sql")),
+        false,
+    )])
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder if missing) and migrates the database at `url`
+    /// (`sqlite://path/to/file.db`, `sqlite::memory:` for tests).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid sqlite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        migrator().run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn insert_user_and_org(
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        user: &NewUser,
+        org_name: &str,
+    ) -> StoreResult<(UserRecord, Organization)> {
+        let ts = now();
+        sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(ts)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| match unavailable(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("an account with this email already exists".into()),
+                other => other,
+            })?;
+        let org = Organization { id: uuid::Uuid::new_v4().to_string(), name: org_name.to_string() };
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(ts)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)")
+            .bind(&org.id)
+            .bind(&user.id)
+            .bind(ts)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+        let record = UserRecord {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            password_hash: user.password_hash.clone(),
+            created_at: ts,
+        };
+        Ok((record, org))
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn needs_setup(&self) -> StoreResult<bool> {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM setup WHERE id = 1").fetch_optional(&self.pool).await.map_err(unavailable)?;
+        Ok(done.is_none())
+    }
+
+    async fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)> {
+        // IMMEDIATE takes the write lock up front: concurrent setups queue instead of racing.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let inserted = sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        if inserted.rows_affected() != 1 {
+            return Err(StoreError::Conflict("setup has already been completed".into()));
+        }
+        let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(out)
+    }
+
+    async fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
+        sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(out)
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(row.map(user))
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(row.map(user))
+    }
+
+    async fn update_user_name(&self, id: &str, name: &str) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE users SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT o.id, o.name, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.user_id = ? ORDER BY m.created_at, o.name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name, role)| Role::parse(&role).map(|role| Membership { id, name, role }))
+            .collect())
+    }
+
+    async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id, user_id, auth_method, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&s.id)
+            .bind(&s.user_id)
+            .bind(s.auth_method.as_str())
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn load_session(&self, id: &str) -> StoreResult<Option<SessionView>> {
+        let row: Option<(String, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, user_id, auth_method, created_at, expires_at, revoked_at FROM sessions WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let Some((id, user_id, method, created_at, expires_at, revoked_at)) = row else {
+            return Ok(None);
+        };
+        let Some(user) = self.get_user(&user_id).await? else {
+            return Ok(None);
+        };
+        let memberships = self.user_memberships(&user_id).await?;
+        let session = SessionRecord {
+            id,
+            user_id,
+            auth_method: AuthMethod::parse(&method),
+            created_at,
+            expires_at,
+            revoked: revoked_at.is_some(),
+        };
+        Ok(Some(SessionView { session, user, memberships }))
+    }
+
+    async fn revoke_session(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id != ? RETURNING id",
+        )
+        .bind(now())
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(ids)
+    }
+
+    async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO signing_keys (id, secret, created_at) VALUES ('session', ?, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(candidate)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query_scalar("SELECT secret FROM signing_keys WHERE id = 'session'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_user(email: &str) -> NewUser {
+        NewUser { id: uuid::Uuid::new_v4().to_string(), email: email.into(), name: "N".into(), password_hash: None }
+    }
+
+    #[tokio::test]
+    async fn setup_happens_once_and_sessions_revoke() {
+        let path = std::env::temp_dir().join(format!("auth-core-test-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("store");
+        assert!(store.needs_setup().await.expect("q"));
+        let (u, org) = store.create_first_admin(&new_user("a@example.com"), "Acme").await.expect("first");
+        assert!(matches!(
+            store.create_first_admin(&new_user("b@example.com"), "B").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.user_memberships(&u.id).await.expect("m")[0], Membership { id: org.id, name: "Acme".into(), role: Role::Admin });
+        let s = SessionRecord { id: "s1".into(), user_id: u.id.clone(), auth_method: AuthMethod::Password, created_at: 1, expires_at: 2, revoked: false };
+        store.create_session(&s).await.expect("session");
+        store.create_session(&SessionRecord { id: "s2".into(), ..s.clone() }).await.expect("session");
+        assert_eq!(store.revoke_user_sessions(&u.id, Some("s1")).await.expect("revoke"), vec!["s2".to_string()]);
+        assert!(!store.load_session("s1").await.expect("load").expect("some").session.revoked);
+        assert!(store.load_session("s2").await.expect("load").expect("some").session.revoked);
+        let k = store.signing_secret(b"first").await.expect("k");
+        assert_eq!(store.signing_secret(b"second").await.expect("k"), k);
+    }
+}
