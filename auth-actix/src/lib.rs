@@ -1,1 +1,25 @@
-//! placeholder
+//! actix-web middleware for the login layer, with a `CurrentUser` extractor.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use auth_actix::{AuthMiddleware, CurrentUser};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = auth_core::AuthService::new(auth_core::AuthConfig::load()?).await?;
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .wrap(AuthMiddleware::new(auth.clone()))
+//!         .route("/", web::get().to(|user: CurrentUser| async move { format!("Hello, {}", user.email) }))
+//! })
+//! .bind("127.0.0.1:3000")?
+//! .run()
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+mod convert;
+mod extract;
+mod middleware;
+
+pub use extract::{CurrentUser, CurrentUserError};
+pub use middleware::{AuthMiddleware, AuthMiddlewareService};

@@ -61,7 +61,10 @@ pub enum AuthError {
 impl AuthError {
     /// Shorthand for [`AuthError::InvalidRequest`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidRequest { field: field.into(), message: message.into() }
+        Self::InvalidRequest {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The stable machine-readable code of the JSON error body.

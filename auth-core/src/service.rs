@@ -10,8 +10,12 @@ use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
-use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry, random_id};
-use crate::store::{AuthMethod, NewUser, Organization, SessionRecord, Store, StoreError, UserRecord, now};
+use crate::session::{
+    CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry, random_id,
+};
+use crate::store::{
+    AuthMethod, NewUser, Organization, SessionRecord, Store, StoreError, UserRecord, now,
+};
 use crate::throttle::Throttle;
 
 /// Failure to start the service.
@@ -89,7 +93,9 @@ pub struct AuthService {
 
 impl std::fmt::Debug for AuthService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthService").field("public_url", &self.inner.config.public_url.as_str()).finish_non_exhaustive()
+        f.debug_struct("AuthService")
+            .field("public_url", &self.inner.config.public_url.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,7 +113,10 @@ impl AuthService {
     }
 
     /// Builds the service on an existing store.
-    pub async fn with_store(config: AuthConfig, store: Arc<dyn Store>) -> Result<Self, StartupError> {
+    pub async fn with_store(
+        config: AuthConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, StartupError> {
         let secret = match &config.jwt_secret {
             JwtSecretSource::Configured(s) => s.clone(),
             JwtSecretSource::Generate => {
@@ -142,7 +151,10 @@ impl AuthService {
             }
         }
         let inner = Inner {
-            cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
+            cache: SessionCache::new(
+                config.session.cache_capacity,
+                config.session.revalidate_after,
+            ),
             throttle: Throttle::new(config.throttle.clone()),
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
@@ -151,7 +163,9 @@ impl AuthService {
             tokens,
             config,
         };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The validated configuration.
@@ -172,11 +186,25 @@ impl AuthService {
         if self.inner.config.ui_enabled && crate::pages::is_page(path) {
             return RouteKind::Auth;
         }
-        let public = self.inner.config.public_paths.iter().any(|p| match p.strip_suffix("/*") {
-            Some(prefix) => path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')),
-            None => p == path,
-        });
-        if public { RouteKind::Public } else { RouteKind::Guarded }
+        let public = self
+            .inner
+            .config
+            .public_paths
+            .iter()
+            .any(|p| match p.strip_suffix("/*") {
+                Some(prefix) => {
+                    path == prefix
+                        || path
+                            .strip_prefix(prefix)
+                            .is_some_and(|rest| rest.starts_with('/'))
+                }
+                None => p == path,
+            });
+        if public {
+            RouteKind::Public
+        } else {
+            RouteKind::Guarded
+        }
     }
 
     /// The guard without any I/O: answers from the per-instance cache when it can (a token
@@ -219,11 +247,16 @@ impl AuthService {
 
     /// Resolves the session of a request (for auth routes): `Ok(None)` when there is none or it
     /// is invalid.
-    pub(crate) async fn session_of(&self, req: &RequestView<'_>) -> Result<Option<(CurrentUser, Carrier)>, AuthError> {
+    pub(crate) async fn session_of(
+        &self,
+        req: &RequestView<'_>,
+    ) -> Result<Option<(CurrentUser, Carrier)>, AuthError> {
         let (token, carrier) = self.presented(req);
         let Some(token) = token else { return Ok(None) };
         let now = now();
-        let Some(entry) = self.verified(token, now) else { return Ok(None) };
+        let Some(entry) = self.verified(token, now) else {
+            return Ok(None);
+        };
         match &*self.session_state(&entry).await? {
             SessionState::Active { user, .. } => Ok(Some((user.clone(), carrier))),
             SessionState::Revoked => Ok(None),
@@ -234,7 +267,11 @@ impl AuthService {
         if let Some(t) = req.bearer() {
             return (Some(t), Carrier::Bearer);
         }
-        (req.cookie(self.inner.cookie.name()).filter(|t| !t.is_empty()), Carrier::Cookie)
+        (
+            req.cookie(self.inner.cookie.name())
+                .filter(|t| !t.is_empty()),
+            Carrier::Cookie,
+        )
     }
 
     fn verified(&self, token: &str, now: i64) -> Option<Arc<TokenEntry>> {
@@ -258,13 +295,23 @@ impl AuthService {
         }
         let view = self.inner.store.load_session(&entry.sid).await?;
         let state = match view {
-            Some(v) if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub => {
-                SessionState::Active { user: CurrentUser::from_view(&v), checked_at: Instant::now(), expires_at: v.session.expires_at }
+            Some(v)
+                if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub =>
+            {
+                SessionState::Active {
+                    user: CurrentUser::from_view(&v),
+                    checked_at: Instant::now(),
+                    expires_at: v.session.expires_at,
+                }
             }
             _ => SessionState::Revoked,
         };
         self.inner.cache.set_session(Arc::clone(&entry.sid), state);
-        Ok(self.inner.cache.session(&entry.sid).unwrap_or_else(|| Arc::new(SessionState::Revoked)))
+        Ok(self
+            .inner
+            .cache
+            .session(&entry.sid)
+            .unwrap_or_else(|| Arc::new(SessionState::Revoked)))
     }
 
     fn decide(
@@ -276,7 +323,10 @@ impl AuthService {
         state: &SessionState,
         now: i64,
     ) -> GuardOutcome {
-        let SessionState::Active { user, expires_at, .. } = state else {
+        let SessionState::Active {
+            user, expires_at, ..
+        } = state
+        else {
             return self.deny(req, kind, carrier == Carrier::Cookie);
         };
         if *expires_at <= now {
@@ -288,19 +338,28 @@ impl AuthService {
             }
         }
         // Sliding idle timeout: past half the idle window, hand the browser a fresh token.
-        let idle = i64::try_from(self.inner.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
-        let set_cookie = (carrier == Carrier::Cookie && now - entry.iat > idle / 2 && entry.exp < *expires_at).then(|| {
-            let exp = (now.saturating_add(idle)).min(*expires_at);
-            let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
-            self.inner.cookie.set(&token, exp - now)
-        });
-        GuardOutcome::Allow { user: Some(user.clone()), set_cookie }
+        let idle =
+            i64::try_from(self.inner.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
+        let set_cookie =
+            (carrier == Carrier::Cookie && now - entry.iat > idle / 2 && entry.exp < *expires_at)
+                .then(|| {
+                    let exp = (now.saturating_add(idle)).min(*expires_at);
+                    let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
+                    self.inner.cookie.set(&token, exp - now)
+                });
+        GuardOutcome::Allow {
+            user: Some(user.clone()),
+            set_cookie,
+        }
     }
 
     /// No valid session: public paths pass, navigations go to the login page, the rest get 401.
     fn deny(&self, req: &RequestView<'_>, kind: RouteKind, clear_cookie: bool) -> GuardOutcome {
         if kind == RouteKind::Public {
-            return GuardOutcome::Allow { user: None, set_cookie: None };
+            return GuardOutcome::Allow {
+                user: None,
+                set_cookie: None,
+            };
         }
         let mut resp = if req.is_navigation() {
             let target = match req.query {
@@ -310,7 +369,8 @@ impl AuthService {
             let encoded: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
             AuthResponse::redirect(303, &format!("/login?return_to={encoded}"))
         } else {
-            AuthResponse::error(&AuthError::Unauthenticated).with_header("www-authenticate", "Bearer".into())
+            AuthResponse::error(&AuthError::Unauthenticated)
+                .with_header("www-authenticate", "Bearer".into())
         };
         if clear_cookie {
             resp.headers.push(("set-cookie", self.inner.cookie.clear()));
@@ -321,11 +381,17 @@ impl AuthService {
     /// CSRF for state-changing requests: refuse `Sec-Fetch-Site: cross-site`, then any
     /// `Origin` other than `publicUrl`'s.
     pub(crate) fn check_csrf(&self, req: &RequestView<'_>) -> Result<(), AuthError> {
-        if req.headers.get("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
+        if req
+            .headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+        {
             return Err(AuthError::CsrfRejected);
         }
         match req.headers.get("origin") {
-            Some(origin) if !origin.eq_ignore_ascii_case(&self.inner.public_origin) => Err(AuthError::CsrfRejected),
+            Some(origin) if !origin.eq_ignore_ascii_case(&self.inner.public_origin) => {
+                Err(AuthError::CsrfRejected)
+            }
             _ => Ok(()),
         }
     }
@@ -334,7 +400,13 @@ impl AuthService {
     /// `X-Forwarded-For` entry.
     pub(crate) fn client_ip(&self, req: &RequestView<'_>) -> Option<IpAddr> {
         let peer = req.peer?;
-        let trusted = |ip: &IpAddr| self.inner.config.trusted_proxies.iter().any(|n| n.contains(ip));
+        let trusted = |ip: &IpAddr| {
+            self.inner
+                .config
+                .trusted_proxies
+                .iter()
+                .any(|n| n.contains(ip))
+        };
         if !trusted(&peer) {
             return Some(peer);
         }
@@ -372,21 +444,33 @@ impl AuthService {
         }
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
-        let name = clean_name("name", name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("")))?;
+        let name = clean_name(
+            "name",
+            name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("")),
+        )?;
         let org_name = match organization {
             Some(o) => clean_name("organization", o)?,
             None => format!("{name}'s organization"),
         };
-        self.inner.passwords.check_policy("password", password, Some(email.as_str()))?;
+        self.inner
+            .passwords
+            .check_policy("password", password, Some(email.as_str()))?;
         let setup = self.inner.store.needs_setup().await?;
         if !setup && self.inner.config.basic_auth.signup != SignupMode::Open {
             return Err(AuthError::SignupClosed);
         }
         let hash = self.inner.passwords.hash(password).await?;
-        let new = NewUser { id: uuid::Uuid::new_v4().to_string(), email: email.as_str().to_string(), name, password_hash: Some(hash) };
+        let new = NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            email: email.as_str().to_string(),
+            name,
+            password_hash: Some(hash),
+        };
         let created = if setup {
             match self.inner.store.create_first_admin(&new, &org_name).await {
-                Err(StoreError::Conflict(_)) if self.inner.config.basic_auth.signup == SignupMode::Open => {
+                Err(StoreError::Conflict(_))
+                    if self.inner.config.basic_auth.signup == SignupMode::Open =>
+                {
                     self.inner.store.create_user_with_org(&new, &org_name).await
                 }
                 Err(StoreError::Conflict(_)) => return Err(AuthError::SignupClosed),
@@ -396,7 +480,9 @@ impl AuthService {
             self.inner.store.create_user_with_org(&new, &org_name).await
         };
         let (user, org) = created.map_err(|e| match e {
-            StoreError::Conflict(_) => AuthError::Conflict("an account with this email already exists".into()),
+            StoreError::Conflict(_) => {
+                AuthError::Conflict("an account with this email already exists".into())
+            }
             other => other.into(),
         })?;
         tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, org_id = %org.id, first_admin = setup);
@@ -405,14 +491,22 @@ impl AuthService {
     }
 
     /// `POST /login`: constant-shape answer for unknown email and wrong password.
-    pub(crate) async fn login(&self, req: &RequestView<'_>, email: &str, password: &str) -> Result<IssuedSession, AuthError> {
+    pub(crate) async fn login(
+        &self,
+        req: &RequestView<'_>,
+        email: &str,
+        password: &str,
+    ) -> Result<IssuedSession, AuthError> {
         if !self.inner.config.basic_auth.enabled {
             return Err(AuthError::NotFound("password sign-in is disabled".into()));
         }
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
         let client = self.client_ip(req);
-        self.inner.throttle.check(email.as_str(), client).map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        self.inner
+            .throttle
+            .check(email.as_str(), client)
+            .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
         let user = self.inner.store.find_user_by_email(email.as_str()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let verdict = self.inner.passwords.verify(password, stored).await?;
@@ -438,7 +532,11 @@ impl AuthService {
     }
 
     /// Records a new session and mints its token and cookie. A new token at every login.
-    pub(crate) async fn start_session(&self, user: &UserRecord, method: AuthMethod) -> Result<IssuedSession, AuthError> {
+    pub(crate) async fn start_session(
+        &self,
+        user: &UserRecord,
+        method: AuthMethod,
+    ) -> Result<IssuedSession, AuthError> {
         let cfg = &self.inner.config.session;
         let now = now();
         let absolute = i64::try_from(cfg.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
@@ -455,15 +553,33 @@ impl AuthService {
         let memberships = self.inner.store.user_memberships(&user.id).await?;
         let exp = now.saturating_add(idle).min(record.expires_at);
         let token = self.inner.tokens.issue(&user.id, &record.id, now, exp);
-        let view = crate::store::SessionView { session: record, user: user.clone(), memberships };
+        let view = crate::store::SessionView {
+            session: record,
+            user: user.clone(),
+            memberships,
+        };
         let current = CurrentUser::from_view(&view);
-        let entry = self.inner.cache.insert_token(&token, &self.inner.tokens.verify(&token, now).map_err(|_| AuthError::Unavailable)?);
+        let entry = self.inner.cache.insert_token(
+            &token,
+            &self
+                .inner
+                .tokens
+                .verify(&token, now)
+                .map_err(|_| AuthError::Unavailable)?,
+        );
         self.inner.cache.set_session(
             Arc::clone(&entry.sid),
-            SessionState::Active { user: current.clone(), checked_at: Instant::now(), expires_at: view.session.expires_at },
+            SessionState::Active {
+                user: current.clone(),
+                checked_at: Instant::now(),
+                expires_at: view.session.expires_at,
+            },
         );
         let cookie = self.inner.cookie.set(&token, exp - now);
-        Ok(IssuedSession { cookie, user: current })
+        Ok(IssuedSession {
+            cookie,
+            user: current,
+        })
     }
 
     /// Ends a session everywhere: revoked in the store, refused at once on this instance.
@@ -475,7 +591,11 @@ impl AuthService {
     }
 
     /// Renames the signed-in user.
-    pub(crate) async fn rename(&self, user: &CurrentUser, name: &str) -> Result<CurrentUser, AuthError> {
+    pub(crate) async fn rename(
+        &self,
+        user: &CurrentUser,
+        name: &str,
+    ) -> Result<CurrentUser, AuthError> {
         let name = clean_name("name", name)?;
         self.inner.store.update_user_name(&user.id, &name).await?;
         tracing::info!(target: "auth::audit", event = "rename", user_id = %user.id);
@@ -491,21 +611,47 @@ impl AuthService {
         current: &str,
         new: &str,
     ) -> Result<IssuedSession, AuthError> {
-        let record = self.inner.store.get_user(&user.id).await?.ok_or(AuthError::Unauthenticated)?;
+        let record = self
+            .inner
+            .store
+            .get_user(&user.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
         let Some(stored) = record.password_hash.as_deref() else {
-            return Err(AuthError::invalid("current_password", "this account signs in through SSO and has no password"));
+            return Err(AuthError::invalid(
+                "current_password",
+                "this account signs in through SSO and has no password",
+            ));
         };
         let client = self.client_ip(req);
-        self.inner.throttle.check(&record.email, client).map_err(|retry_after| AuthError::RateLimited { retry_after })?;
-        if !self.inner.passwords.verify(current, Some(stored)).await?.valid {
+        self.inner
+            .throttle
+            .check(&record.email, client)
+            .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        if !self
+            .inner
+            .passwords
+            .verify(current, Some(stored))
+            .await?
+            .valid
+        {
             self.inner.throttle.record_failure(&record.email, client);
             return Err(AuthError::invalid("current_password", "is not correct"));
         }
-        self.inner.passwords.check_policy("new_password", new, Some(&record.email))?;
+        self.inner
+            .passwords
+            .check_policy("new_password", new, Some(&record.email))?;
         let hash = self.inner.passwords.hash(new).await?;
-        self.inner.store.set_password_hash(&record.id, &hash).await?;
+        self.inner
+            .store
+            .set_password_hash(&record.id, &hash)
+            .await?;
         // Every session ends, the caller's included; the caller gets a fresh one.
-        let revoked = self.inner.store.revoke_user_sessions(&record.id, None).await?;
+        let revoked = self
+            .inner
+            .store
+            .revoke_user_sessions(&record.id, None)
+            .await?;
         for sid in &revoked {
             self.inner.cache.revoke(sid);
         }
@@ -520,7 +666,11 @@ impl AuthService {
                 let current = CurrentUser::from_view(&v);
                 self.inner.cache.set_session(
                     Arc::from(user.session_id.as_str()),
-                    SessionState::Active { user: current.clone(), checked_at: Instant::now(), expires_at: v.session.expires_at },
+                    SessionState::Active {
+                        user: current.clone(),
+                        checked_at: Instant::now(),
+                        expires_at: v.session.expires_at,
+                    },
                 );
                 Ok(current)
             }
@@ -549,7 +699,10 @@ fn clean_name(field: &'static str, raw: &str) -> Result<String, AuthError> {
         return Err(AuthError::invalid(field, "must be at most 100 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(AuthError::invalid(field, "must not contain control characters"));
+        return Err(AuthError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -559,5 +712,7 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(crate::store::SqliteStore::connect(url).await?));
     }
-    Err(StartupError::Config(format!("database.url: {url:?} is not supported by this build")))
+    Err(StartupError::Config(format!(
+        "database.url: {url:?} is not supported by this build"
+    )))
 }

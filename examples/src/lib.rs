@@ -1,1 +1,211 @@
-//! placeholder
+//! The example app, served by `axum-app` and `actix-app`: the same three routes on both.
+//!
+//! - `GET /` — protected HTML page naming the user
+//! - `GET /api/hello` — protected JSON `{"hello": "<email>"}`
+//! - `GET /health` — public, `ok`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use auth_core::{AuthConfig, AuthService, escape};
+
+/// Command-line flags shared by both binaries.
+#[derive(Debug, Clone)]
+pub struct Args {
+    /// `--config FILE` (else `AUTH_CONFIG`).
+    pub config: Option<PathBuf>,
+    /// `--listen ADDR`, default `127.0.0.1:3000`.
+    pub listen: SocketAddr,
+}
+
+const USAGE: &str = "usage: [--config FILE] [--listen ADDR]\n\
+  --config FILE   YAML config (Helm-style values or the bare model); default: $AUTH_CONFIG\n\
+  --listen ADDR   address to listen on; default: 127.0.0.1:3000";
+
+impl Args {
+    /// Parses `std::env::args()`; prints usage and exits on `--help` or a bad flag.
+    pub fn from_env() -> Self {
+        match Self::parse(std::env::args().skip(1)) {
+            Ok(a) => a,
+            Err(msg) => {
+                let code = i32::from(msg != "help") * 2;
+                if msg != "help" {
+                    eprintln!("error: {msg}");
+                }
+                eprintln!("{USAGE}");
+                std::process::exit(code);
+            }
+        }
+    }
+
+    /// Parses flags.
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut out = Self {
+            config: std::env::var_os("AUTH_CONFIG").map(PathBuf::from),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        while let Some(flag) = args.next() {
+            let (flag, inline) = match flag.split_once('=') {
+                Some((f, v)) => (f.to_string(), Some(v.to_string())),
+                None => (flag, None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--config" => out.config = Some(PathBuf::from(value()?)),
+                "--listen" => {
+                    let v = value()?;
+                    out.listen = v.parse().map_err(|_| {
+                        format!("--listen: {v:?} is not an address like 127.0.0.1:3000")
+                    })?;
+                }
+                "-h" | "--help" => return Err("help".into()),
+                other => return Err(format!("unknown flag {other:?}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads the config for an example server: `/health` is public, and without a configured
+/// `publicUrl` the listen address is used.
+pub fn load_config(
+    config: Option<&std::path::Path>,
+    listen: SocketAddr,
+) -> Result<AuthConfig, String> {
+    let mut cfg =
+        AuthConfig::load_file(config, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    if !cfg.public_url_configured {
+        let host = if listen.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], listen.port()))
+        } else {
+            listen
+        };
+        cfg.public_url = url::Url::parse(&format!("http://{host}")).map_err(|e| e.to_string())?;
+    }
+    if !cfg.public_paths.iter().any(|p| p == "/health") {
+        cfg.public_paths.push("/health".into());
+    }
+    Ok(cfg)
+}
+
+/// Starts the service from flags, exiting with a clear message on bad config.
+pub async fn service_from(args: &Args) -> AuthService {
+    let config = match load_config(args.config.as_deref(), args.listen) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    match AuthService::new(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Installs a `tracing` subscriber (`RUST_LOG`, default `info`).
+pub fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+fn home_page(email: &str, name: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Example app</title></head><body>\
+         <h1>Hello, {name}</h1><p>Signed in as <strong>{email}</strong>.</p>\
+         <p><a href=\"/settings/personal\">Personal settings</a></p>\
+         <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form></body></html>",
+        name = escape(name),
+        email = escape(email),
+    )
+}
+
+/// The example app on axum.
+pub mod axum_app {
+    use auth_tower::{AuthLayer, CurrentUser};
+    use axum::Router;
+    use axum::response::{Html, IntoResponse};
+    use axum::routing::get;
+
+    use super::*;
+
+    /// The app's router with the auth layer installed.
+    pub fn router(auth: AuthService) -> Router {
+        Router::new()
+            .route(
+                "/",
+                get(|user: CurrentUser| async move { Html(home_page(&user.email, &user.name)) }),
+            )
+            .route(
+                "/api/hello",
+                get(|user: CurrentUser| async move {
+                    axum::Json(serde_json::json!({ "hello": user.email }))
+                }),
+            )
+            .route("/health", get(|| async { "ok".into_response() }))
+            .layer(AuthLayer::new(auth))
+    }
+
+    /// Serves the app on `listener` until the process ends.
+    pub async fn serve(
+        listener: tokio::net::TcpListener,
+        auth: AuthService,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            listener,
+            router(auth).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    }
+}
+
+/// The example app on actix-web.
+pub mod actix_app {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use auth_actix::{AuthMiddleware, CurrentUser};
+
+    use super::*;
+
+    async fn home(user: CurrentUser) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(home_page(&user.email, &user.name))
+    }
+
+    async fn hello(user: CurrentUser) -> HttpResponse {
+        HttpResponse::Ok().json(serde_json::json!({ "hello": user.email }))
+    }
+
+    async fn health() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body("ok")
+    }
+
+    /// Builds the server on `listener` (run it with `.await`; stop it with its handle).
+    pub fn server(
+        listener: std::net::TcpListener,
+        auth: AuthService,
+        workers: usize,
+    ) -> std::io::Result<actix_web::dev::Server> {
+        Ok(HttpServer::new(move || {
+            App::new()
+                .wrap(AuthMiddleware::new(auth.clone()))
+                .route("/", web::get().to(home))
+                .route("/api/hello", web::get().to(hello))
+                .route("/health", web::get().to(health))
+        })
+        .workers(workers.max(1))
+        .listen(listener)?
+        .run())
+    }
+}

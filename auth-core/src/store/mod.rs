@@ -74,7 +74,11 @@ impl AuthMethod {
     }
 
     fn parse(s: &str) -> Self {
-        if s == "oidc" { Self::Oidc } else { Self::Password }
+        if s == "oidc" {
+            Self::Oidc
+        } else {
+            Self::Password
+        }
     }
 }
 
@@ -162,9 +166,17 @@ pub trait Store: Send + Sync + 'static {
     async fn needs_setup(&self) -> StoreResult<bool>;
     /// Creates the first admin and its organization, exactly once across all instances;
     /// [`StoreError::Conflict`] when setup already happened.
-    async fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
+    async fn create_first_admin(
+        &self,
+        user: &NewUser,
+        org_name: &str,
+    ) -> StoreResult<(UserRecord, Organization)>;
     /// Creates a user and their own organization (open signup).
-    async fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
+    async fn create_user_with_org(
+        &self,
+        user: &NewUser,
+        org_name: &str,
+    ) -> StoreResult<(UserRecord, Organization)>;
     /// Looks a user up by lower-case email.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     /// Looks a user up by id.
@@ -182,7 +194,11 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes one session.
     async fn revoke_session(&self, id: &str) -> StoreResult<()>;
     /// Revokes every live session of a user except `keep`; returns the revoked ids.
-    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>>;
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
     /// Returns the persisted session secret, storing `candidate` first if there is none.
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }

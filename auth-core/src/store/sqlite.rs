@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::{
-    AuthMethod, Membership, NewUser, Organization, Role, SessionRecord, SessionView, Store, StoreError, StoreResult,
-    UserRecord, now,
+    AuthMethod, Membership, NewUser, Organization, Role, SessionRecord, SessionView, Store,
+    StoreError, StoreResult, UserRecord, now,
 };
 
 /// A [`Store`] on a SQLite file, safe to share between processes on one machine.
@@ -21,7 +23,9 @@ pub struct SqliteStore {
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict("already exists".into())
+        }
         _ => StoreError::Unavailable(e.to_string()),
     }
 }
@@ -29,7 +33,13 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 type UserRow = (String, String, String, Option<String>, i64);
 
 fn user(row: UserRow) -> UserRecord {
-    UserRecord { id: row.0, email: row.1, name: row.2, password_hash: row.3, created_at: row.4 }
+    UserRecord {
+        id: row.0,
+        email: row.1,
+        name: row.2,
+        password_hash: row.3,
+        created_at: row.4,
+    }
 }
 
 fn migrator() -> Migrator {
@@ -56,8 +66,9 @@ impl SqliteStore {
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -65,7 +76,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        migrator().run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool })
     }
 
@@ -75,19 +89,26 @@ impl SqliteStore {
         org_name: &str,
     ) -> StoreResult<(UserRecord, Organization)> {
         let ts = now();
-        sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&user.id)
-            .bind(&user.email)
-            .bind(&user.name)
-            .bind(&user.password_hash)
-            .bind(ts)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| match unavailable(e) {
-                StoreError::Conflict(_) => StoreError::Conflict("an account with this email already exists".into()),
-                other => other,
-            })?;
-        let org = Organization { id: uuid::Uuid::new_v4().to_string(), name: org_name.to_string() };
+        sqlx::query(
+            "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(ts)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| match unavailable(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict("an account with this email already exists".into())
+            }
+            other => other,
+        })?;
+        let org = Organization {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: org_name.to_string(),
+        };
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
             .bind(&org.id)
             .bind(&org.name)
@@ -95,13 +116,15 @@ impl SqliteStore {
             .execute(&mut **tx)
             .await
             .map_err(unavailable)?;
-        sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)")
-            .bind(&org.id)
-            .bind(&user.id)
-            .bind(ts)
-            .execute(&mut **tx)
-            .await
-            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)",
+        )
+        .bind(&org.id)
+        .bind(&user.id)
+        .bind(ts)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
         let record = UserRecord {
             id: user.id.clone(),
             email: user.email.clone(),
@@ -116,55 +139,82 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn needs_setup(&self) -> StoreResult<bool> {
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM setup WHERE id = 1").fetch_optional(&self.pool).await.map_err(unavailable)?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT id FROM setup WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
         Ok(done.is_none())
     }
 
-    async fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)> {
+    async fn create_first_admin(
+        &self,
+        user: &NewUser,
+        org_name: &str,
+    ) -> StoreResult<(UserRecord, Organization)> {
         // IMMEDIATE takes the write lock up front: concurrent setups queue instead of racing.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
-        let inserted = sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(now())
-            .execute(&mut *tx)
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
+        let inserted = sqlx::query(
+            "INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
         if inserted.rows_affected() != 1 {
-            return Err(StoreError::Conflict("setup has already been completed".into()));
+            return Err(StoreError::Conflict(
+                "setup has already been completed".into(),
+            ));
         }
         let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(out)
     }
 
-    async fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
-        let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
-        sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(now())
-            .execute(&mut *tx)
+    async fn create_user_with_org(
+        &self,
+        user: &NewUser,
+        org_name: &str,
+    ) -> StoreResult<(UserRecord, Organization)> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
+        let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
+        sqlx::query(
+            "INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok(out)
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?")
-                .bind(email)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(unavailable)?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
         Ok(row.map(user))
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
         Ok(row.map(user))
     }
 
@@ -175,7 +225,11 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
-        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
@@ -185,7 +239,11 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
-        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
@@ -199,7 +257,9 @@ impl Store for SqliteStore {
         .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(id, name, role)| Role::parse(&role).map(|role| Membership { id, name, role }))
+            .filter_map(|(id, name, role)| {
+                Role::parse(&role).map(|role| Membership { id, name, role })
+            })
             .collect())
     }
 
@@ -239,7 +299,11 @@ impl Store for SqliteStore {
             expires_at,
             revoked: revoked_at.is_some(),
         };
-        Ok(Some(SessionView { session, user, memberships }))
+        Ok(Some(SessionView {
+            session,
+            user,
+            memberships,
+        }))
     }
 
     async fn revoke_session(&self, id: &str) -> StoreResult<()> {
@@ -252,7 +316,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>> {
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
         let ids: Vec<String> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id != ? RETURNING id",
         )
@@ -284,26 +352,80 @@ mod tests {
     use super::*;
 
     fn new_user(email: &str) -> NewUser {
-        NewUser { id: uuid::Uuid::new_v4().to_string(), email: email.into(), name: "N".into(), password_hash: None }
+        NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            email: email.into(),
+            name: "N".into(),
+            password_hash: None,
+        }
     }
 
     #[tokio::test]
     async fn setup_happens_once_and_sessions_revoke() {
         let path = std::env::temp_dir().join(format!("auth-core-test-{}.db", uuid::Uuid::new_v4()));
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("store");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("store");
         assert!(store.needs_setup().await.expect("q"));
-        let (u, org) = store.create_first_admin(&new_user("a@example.com"), "Acme").await.expect("first");
+        let (u, org) = store
+            .create_first_admin(&new_user("a@example.com"), "Acme")
+            .await
+            .expect("first");
         assert!(matches!(
-            store.create_first_admin(&new_user("b@example.com"), "B").await,
+            store
+                .create_first_admin(&new_user("b@example.com"), "B")
+                .await,
             Err(StoreError::Conflict(_))
         ));
-        assert_eq!(store.user_memberships(&u.id).await.expect("m")[0], Membership { id: org.id, name: "Acme".into(), role: Role::Admin });
-        let s = SessionRecord { id: "s1".into(), user_id: u.id.clone(), auth_method: AuthMethod::Password, created_at: 1, expires_at: 2, revoked: false };
+        assert_eq!(
+            store.user_memberships(&u.id).await.expect("m")[0],
+            Membership {
+                id: org.id,
+                name: "Acme".into(),
+                role: Role::Admin
+            }
+        );
+        let s = SessionRecord {
+            id: "s1".into(),
+            user_id: u.id.clone(),
+            auth_method: AuthMethod::Password,
+            created_at: 1,
+            expires_at: 2,
+            revoked: false,
+        };
         store.create_session(&s).await.expect("session");
-        store.create_session(&SessionRecord { id: "s2".into(), ..s.clone() }).await.expect("session");
-        assert_eq!(store.revoke_user_sessions(&u.id, Some("s1")).await.expect("revoke"), vec!["s2".to_string()]);
-        assert!(!store.load_session("s1").await.expect("load").expect("some").session.revoked);
-        assert!(store.load_session("s2").await.expect("load").expect("some").session.revoked);
+        store
+            .create_session(&SessionRecord {
+                id: "s2".into(),
+                ..s.clone()
+            })
+            .await
+            .expect("session");
+        assert_eq!(
+            store
+                .revoke_user_sessions(&u.id, Some("s1"))
+                .await
+                .expect("revoke"),
+            vec!["s2".to_string()]
+        );
+        assert!(
+            !store
+                .load_session("s1")
+                .await
+                .expect("load")
+                .expect("some")
+                .session
+                .revoked
+        );
+        assert!(
+            store
+                .load_session("s2")
+                .await
+                .expect("load")
+                .expect("some")
+                .session
+                .revoked
+        );
         let k = store.signing_secret(b"first").await.expect("k");
         assert_eq!(store.signing_secret(b"second").await.expect("k"), k);
     }

@@ -1,0 +1,37 @@
+//! The only place where actix-web (`http` 0.2) types meet the core's neutral view.
+
+use actix_web::HttpResponse;
+use actix_web::dev::ServiceRequest;
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use auth_core::{AuthResponse, HeaderSource, RequestView};
+
+/// actix's `HeaderMap` as a [`HeaderSource`].
+pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
+
+impl HeaderSource for Headers<'_> {
+    fn get_nth(&self, name: &str, n: usize) -> Option<&str> {
+        self.0.get_all(name).nth(n).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Borrows a neutral view of `req`.
+pub(crate) fn view<'a>(req: &'a ServiceRequest, headers: &'a Headers<'a>) -> RequestView<'a> {
+    RequestView {
+        method: req.method().as_str(),
+        path: req.path(),
+        query: Some(req.query_string()).filter(|q| !q.is_empty()),
+        headers,
+        peer: req.peer_addr().map(|a| a.ip()),
+    }
+}
+
+/// Converts a core response.
+pub(crate) fn response(r: AuthResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in r.headers {
+        builder.append_header((name, value));
+    }
+    builder.body(r.body)
+}

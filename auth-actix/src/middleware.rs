@@ -1,0 +1,157 @@
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderValue, SET_COOKIE};
+use actix_web::{Error, HttpMessage};
+use auth_core::{AuthService, GuardOutcome, RouteKind};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+
+use crate::convert::{self, Headers};
+use crate::extract::{CurrentUser, Installed};
+
+/// actix-web middleware for the login layer: `App::new().wrap(AuthMiddleware::new(auth))`.
+///
+/// Answers `/api/v1/auth/*` and the built-in pages itself; every other request needs a valid
+/// session unless its path is in `publicPaths`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AuthMiddleware {
+    auth: AuthService,
+}
+
+impl AuthMiddleware {
+    /// A middleware over `auth`.
+    pub fn new(auth: AuthService) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for AuthMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = AuthMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AuthMiddlewareService {
+            service: Rc::new(service),
+            auth: self.auth.clone(),
+        }))
+    }
+}
+
+/// The service [`AuthMiddleware`] wraps around the application.
+#[doc(hidden)]
+pub struct AuthMiddlewareService<S> {
+    service: Rc<S>,
+    auth: AuthService,
+}
+
+fn attach(req: &ServiceRequest, user: Option<auth_core::CurrentUser>) {
+    let mut ext = req.extensions_mut();
+    ext.insert(Installed);
+    if let Some(user) = user {
+        ext.insert(CurrentUser(user));
+    }
+}
+
+fn with_cookie<B>(
+    mut res: ServiceResponse<B>,
+    cookie: Option<String>,
+) -> ServiceResponse<EitherBody<B>> {
+    if let Some(v) = cookie.and_then(|c| HeaderValue::try_from(c).ok()) {
+        res.headers_mut().append(SET_COOKIE, v);
+    }
+    res.map_into_left_body()
+}
+
+impl<S, B> Service<ServiceRequest> for AuthMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let kind = self.auth.classify(req.path());
+        if kind == RouteKind::Auth {
+            let auth = self.auth.clone();
+            return Box::pin(async move {
+                let response = answer(&auth, req).await;
+                Ok(response.map_into_right_body())
+            });
+        }
+        let cached = {
+            let headers = Headers(req.headers());
+            self.auth.guard_cached(&convert::view(&req, &headers), kind)
+        };
+        match cached {
+            Some(GuardOutcome::Respond(r)) => {
+                let res = req.into_response(convert::response(r));
+                Box::pin(async move { Ok(res.map_into_right_body()) })
+            }
+            Some(GuardOutcome::Allow { user, set_cookie }) => {
+                attach(&req, user);
+                let fut = self.service.call(req);
+                Box::pin(async move { Ok(with_cookie(fut.await?, set_cookie)) })
+            }
+            None => {
+                let service = Rc::clone(&self.service);
+                let auth = self.auth.clone();
+                Box::pin(async move {
+                    let outcome = {
+                        let headers = Headers(req.headers());
+                        auth.guard(&convert::view(&req, &headers), kind).await
+                    };
+                    match outcome {
+                        GuardOutcome::Respond(r) => Ok(req
+                            .into_response(convert::response(r))
+                            .map_into_right_body()),
+                        GuardOutcome::Allow { user, set_cookie } => {
+                            attach(&req, user);
+                            Ok(with_cookie(service.call(req).await?, set_cookie))
+                        }
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Reads the body (capped at `maxBodyBytes`) and lets the core answer an auth route or page.
+async fn answer(auth: &AuthService, mut req: ServiceRequest) -> ServiceResponse {
+    let max = auth.config().max_body_bytes;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return req.into_response(convert::response(auth.payload_too_large()));
+    }
+    let mut payload = req.take_payload();
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else { break };
+        if body.len() + chunk.len() > max {
+            return req.into_response(convert::response(auth.payload_too_large()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let response = {
+        let headers = Headers(req.headers());
+        auth.handle(&convert::view(&req, &headers), &body).await
+    };
+    req.into_response(convert::response(response))
+}

@@ -1,0 +1,130 @@
+use std::task::{Context, Poll};
+
+use auth_core::{AuthService, CurrentUser as CoreUser, GuardOutcome, RouteKind};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt, Either, Limited};
+use tower_service::Service;
+
+use crate::convert::{self, Headers};
+use crate::extract::{CurrentUser, Installed};
+use crate::future::{AuthBody, ResponseFuture};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The service [`AuthLayer`](crate::AuthLayer) wraps around the application.
+#[derive(Debug, Clone)]
+pub struct AuthMiddleware<S> {
+    pub(crate) inner: S,
+    pub(crate) auth: AuthService,
+}
+
+fn attach<B>(req: &mut Request<B>, user: Option<CoreUser>) {
+    let ext = req.extensions_mut();
+    ext.insert(Installed);
+    if let Some(user) = user {
+        ext.insert(CurrentUser(user));
+    }
+}
+
+fn cookie_header(value: Option<String>) -> Option<HeaderValue> {
+    value.and_then(|v| HeaderValue::try_from(v).ok())
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthMiddleware<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: Send + 'static,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let kind = self.auth.classify(req.uri().path());
+        if kind == RouteKind::Auth {
+            let auth = self.auth.clone();
+            return ResponseFuture::boxed(Box::pin(async move {
+                let response = answer(&auth, req).await;
+                Ok(convert::response(response).map(Either::Right))
+            }));
+        }
+        let cached = {
+            let headers = Headers(req.headers());
+            self.auth.guard_cached(&convert::view(&req, &headers), kind)
+        };
+        match cached {
+            Some(GuardOutcome::Respond(r)) => ResponseFuture::ready(convert::response(r)),
+            Some(GuardOutcome::Allow { user, set_cookie }) => {
+                attach(&mut req, user);
+                ResponseFuture::inner(self.inner.call(req), cookie_header(set_cookie))
+            }
+            None => {
+                // The ready inner service goes into the future; a clone takes its place.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let auth = self.auth.clone();
+                ResponseFuture::boxed(Box::pin(async move {
+                    let outcome = {
+                        let headers = Headers(req.headers());
+                        auth.guard(&convert::view(&req, &headers), kind).await
+                    };
+                    match outcome {
+                        GuardOutcome::Respond(r) => Ok(convert::response(r).map(Either::Right)),
+                        GuardOutcome::Allow { user, set_cookie } => {
+                            attach(&mut req, user);
+                            let mut response = inner.call(req).await?;
+                            if let Some(cookie) = cookie_header(set_cookie) {
+                                response
+                                    .headers_mut()
+                                    .append(http::header::SET_COOKIE, cookie);
+                            }
+                            Ok(response.map(Either::Left))
+                        }
+                    }
+                }))
+            }
+        }
+    }
+}
+
+/// Reads the body (capped at `maxBodyBytes`) and lets the core answer an auth route or page.
+async fn answer<B>(auth: &AuthService, req: Request<B>) -> auth_core::AuthResponse
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let max = auth.config().max_body_bytes;
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return auth.payload_too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return auth.payload_too_large();
+        }
+        Err(_) => Bytes::new(),
+    };
+    let req = Request::from_parts(parts, ());
+    let headers = Headers(req.headers());
+    auth.handle(&convert::view(&req, &headers), &bytes).await
+}
