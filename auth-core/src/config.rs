@@ -930,10 +930,10 @@ impl Validator {
         }
         let mut out = Vec::new();
         let single_present = single.client_id.is_some() || single.discovery_url.is_some();
-        if single_present {
-            if let Some(p) = self.provider(single, "oidc", "default", verify_env) {
-                out.push(p);
-            }
+        if single_present
+            && let Some(p) = self.provider(single, "oidc", "default", verify_env)
+        {
+            out.push(p);
         }
         for (i, p) in raw.providers.unwrap_or_default().into_iter().enumerate() {
             let id = p.id.clone().unwrap_or_default();

@@ -332,10 +332,12 @@ impl AuthService {
         if *expires_at <= now {
             return self.deny(req, kind, carrier == Carrier::Cookie);
         }
-        if carrier == Carrier::Cookie && kind != RouteKind::Auth && req.is_unsafe_method() {
-            if let Err(e) = self.check_csrf(req) {
-                return GuardOutcome::Respond(AuthResponse::error(&e));
-            }
+        if carrier == Carrier::Cookie
+            && kind != RouteKind::Auth
+            && req.is_unsafe_method()
+            && let Err(e) = self.check_csrf(req)
+        {
+            return GuardOutcome::Respond(AuthResponse::error(&e));
         }
         // Sliding idle timeout: past half the idle window, hand the browser a fresh token.
         let idle =

@@ -257,10 +257,7 @@ impl CurrentUser {
 
     /// Whether the user has at least `role` in `org_id` (admins satisfy `member`).
     pub fn has_role(&self, org_id: &str, role: Role) -> bool {
-        match (self.role_in(org_id), role) {
-            (Some(Role::Admin), _) | (Some(Role::Member), Role::Member) => true,
-            _ => false,
-        }
+        matches!((self.role_in(org_id), role), (Some(Role::Admin), _) | (Some(Role::Member), Role::Member))
     }
 }
 

@@ -111,11 +111,11 @@ pub async fn service_from(args: &Args) -> AuthService {
     }
 }
 
-/// Installs a `tracing` subscriber (`RUST_LOG`, default `info`).
+/// Installs a `tracing` subscriber on stderr (`RUST_LOG`, default `info`).
 pub fn init_tracing() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn home_page(email: &str, name: &str) -> String {
