@@ -68,3 +68,76 @@ impl FromRequest for CurrentUser {
         })
     }
 }
+
+/// A role requirement for [`OrgRole`]: [`Admin`] or [`Member`].
+pub trait RequiredRole: 'static {
+    /// The least role that passes (admins pass `Member`).
+    const ROLE: auth_core::Role;
+}
+
+/// Requires the admin role.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+/// Requires membership (any role).
+#[derive(Debug, Clone, Copy)]
+pub struct Member;
+
+impl RequiredRole for Admin {
+    const ROLE: auth_core::Role = auth_core::Role::Admin;
+}
+impl RequiredRole for Member {
+    const ROLE: auth_core::Role = auth_core::Role::Member;
+}
+
+/// The signed-in user, checked to hold role `R` in the organization named by the route's
+/// `{org}` path parameter. Non-members get 404, members without the role 403.
+#[derive(Debug, Clone)]
+pub struct OrgRole<R> {
+    /// The signed-in user.
+    pub user: CurrentUser,
+    /// The organization id from the path.
+    pub org_id: String,
+    /// The user's actual role there.
+    pub role: auth_core::Role,
+    _required: std::marker::PhantomData<R>,
+}
+
+/// [`OrgRole`] requiring the admin role.
+pub type OrgAdmin = OrgRole<Admin>;
+/// [`OrgRole`] requiring membership.
+pub type OrgMember = OrgRole<Member>;
+
+/// Why an extractor refused: the core's error, answered with its status and JSON body.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthRejection(pub auth_core::AuthError);
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::FORBIDDEN)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        crate::convert::response(auth_core::AuthResponse::error(&self.0))
+    }
+}
+
+impl<R: RequiredRole> FromRequest for OrgRole<R> {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = match CurrentUser::from_request(req, payload).into_inner() {
+            Ok(u) => u,
+            Err(e) => return ready(Err(e.into())),
+        };
+        let Some(org_id) = req.match_info().get("org").map(str::to_string) else {
+            let e = auth_core::AuthError::invalid("org", "the route has no {org} path parameter");
+            return ready(Err(AuthRejection(e).into()));
+        };
+        ready(match user.require(&org_id, R::ROLE) {
+            Ok(role) => Ok(Self { user, org_id, role, _required: std::marker::PhantomData }),
+            Err(e) => Err(AuthRejection(e).into()),
+        })
+    }
+}

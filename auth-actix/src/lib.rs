@@ -21,5 +21,5 @@ mod convert;
 mod extract;
 mod middleware;
 
-pub use extract::{CurrentUser, CurrentUserError};
+pub use extract::{Admin, AuthRejection, CurrentUser, CurrentUserError, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};

@@ -41,10 +41,7 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(AuthMiddlewareService {
-            service: Rc::new(service),
-            auth: self.auth.clone(),
-        }))
+        ready(Ok(AuthMiddlewareService { service: Rc::new(service), auth: self.auth.clone() }))
     }
 }
 
@@ -63,10 +60,7 @@ fn attach(req: &ServiceRequest, user: Option<auth_core::CurrentUser>) {
     }
 }
 
-fn with_cookie<B>(
-    mut res: ServiceResponse<B>,
-    cookie: Option<String>,
-) -> ServiceResponse<EitherBody<B>> {
+fn with_cookie<B>(mut res: ServiceResponse<B>, cookie: Option<String>) -> ServiceResponse<EitherBody<B>> {
     if let Some(v) = cookie.and_then(|c| HeaderValue::try_from(c).ok()) {
         res.headers_mut().append(SET_COOKIE, v);
     }
@@ -116,9 +110,7 @@ where
                         auth.guard(&convert::view(&req, &headers), kind).await
                     };
                     match outcome {
-                        GuardOutcome::Respond(r) => Ok(req
-                            .into_response(convert::response(r))
-                            .map_into_right_body()),
+                        GuardOutcome::Respond(r) => Ok(req.into_response(convert::response(r)).map_into_right_body()),
                         GuardOutcome::Allow { user, set_cookie } => {
                             attach(&req, user);
                             Ok(with_cookie(service.call(req).await?, set_cookie))
@@ -133,10 +125,8 @@ where
 /// Reads the body (capped at `maxBodyBytes`) and lets the core answer an auth route or page.
 async fn answer(auth: &AuthService, mut req: ServiceRequest) -> ServiceResponse {
     let max = auth.config().max_body_bytes;
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared =
+        req.headers().get(actix_web::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return req.into_response(convert::response(auth.payload_too_large()));
     }

@@ -31,11 +31,7 @@ struct Headers(Vec<(&'static str, String)>);
 
 impl HeaderSource for Headers {
     fn get_nth(&self, name: &str, n: usize) -> Option<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| *k == name)
-            .nth(n)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().filter(|(k, _)| *k == name).nth(n).map(|(_, v)| v.as_str())
     }
 }
 
@@ -50,25 +46,13 @@ fn headers_with(extra: (&'static str, String)) -> Headers {
 }
 
 fn get<'a>(headers: &'a Headers) -> RequestView<'a> {
-    RequestView {
-        method: "GET",
-        path: "/api/hello",
-        query: None,
-        headers,
-        peer: None,
-    }
+    RequestView { method: "GET", path: "/api/hello", query: None, headers, peer: None }
 }
 
 /// A fresh service on its own SQLite file, and the session token of its first admin.
 fn setup(rt: &tokio::runtime::Runtime) -> (AuthService, String) {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    let db = std::env::temp_dir().join(format!(
-        "auth-core-bench-guard-{}-{stamp}.db",
-        std::process::id()
-    ));
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_nanos();
+    let db = std::env::temp_dir().join(format!("auth-core-bench-guard-{}-{stamp}.db", std::process::id()));
     let yaml = format!(
         "publicUrl: http://127.0.0.1:3000\n\
          database:\n  url: \"sqlite://{}\"\n\
@@ -77,23 +61,10 @@ fn setup(rt: &tokio::runtime::Runtime) -> (AuthService, String) {
     );
     let config = AuthConfig::from_yaml(&yaml, |_| None).expect("bench config is valid");
     rt.block_on(async {
-        let service = AuthService::new(config)
-            .await
-            .expect("service starts on a fresh SQLite file");
+        let service = AuthService::new(config).await.expect("service starts on a fresh SQLite file");
         let h = Headers(vec![("content-type", "application/json".into())]);
-        let signup = RequestView {
-            method: "POST",
-            path: "/api/v1/auth/signup",
-            query: None,
-            headers: &h,
-            peer: None,
-        };
-        let resp = service
-            .handle(
-                &signup,
-                br#"{"email":"a@example.com","password":"correct horse battery"}"#,
-            )
-            .await;
+        let signup = RequestView { method: "POST", path: "/api/v1/auth/signup", query: None, headers: &h, peer: None };
+        let resp = service.handle(&signup, br#"{"email":"a@example.com","password":"correct horse battery"}"#).await;
         assert!(
             (200..300).contains(&resp.status),
             "signup failed: {} {}",
@@ -119,10 +90,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> (AuthService, String) {
 /// Asserts the guard lets `req` through with a user, from the cache alone.
 fn assert_allows(service: &AuthService, req: &RequestView<'_>) {
     match service.guard_cached(req, RouteKind::Guarded) {
-        Some(GuardOutcome::Allow {
-            user: Some(user),
-            set_cookie: None,
-        }) => assert_eq!(user.email, "a@example.com"),
+        Some(GuardOutcome::Allow { user: Some(user), set_cookie: None }) => assert_eq!(user.email, "a@example.com"),
         other => panic!("expected a cached Allow, got {other:?}"),
     }
 }
@@ -141,8 +109,7 @@ fn refresh(rt: &tokio::runtime::Runtime, service: &AuthService, req: &RequestVie
 /// A minimal stateless HS256 check: signature (constant-time) and `exp`.
 fn hs256_check(mac: &Hmac<Sha256>, token: &str, now: i64) -> bool {
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
@@ -161,25 +128,16 @@ fn hs256_check(mac: &Hmac<Sha256>, token: &str, now: i64) -> bool {
     let Ok(claims) = serde_json::from_slice::<serde_json::Value>(&payload) else {
         return false;
     };
-    claims
-        .get("exp")
-        .and_then(serde_json::Value::as_i64)
-        .is_some_and(|exp| exp >= now)
+    claims.get("exp").and_then(serde_json::Value::as_i64).is_some_and(|exp| exp >= now)
 }
 
 fn unix_now() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs();
     i64::try_from(secs).expect("unix time fits in i64")
 }
 
 fn bench_guard(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let (service, token) = setup(&rt);
 
     let cookie_headers = headers_with(("cookie", format!("theme=dark; auth_session={token}")));
@@ -210,9 +168,7 @@ fn bench_guard(c: &mut Criterion) {
 
     // A cache miss: `None` hands over to the async guard, which then refuses the token.
     assert!(
-        service
-            .guard_cached(&tampered_req, RouteKind::Guarded)
-            .is_none(),
+        service.guard_cached(&tampered_req, RouteKind::Guarded).is_none(),
         "a tampered token is never answered from the cache"
     );
     let refused = rt.block_on(service.guard(&tampered_req, RouteKind::Guarded));
@@ -225,16 +181,9 @@ fn bench_guard(c: &mut Criterion) {
     });
     group.finish();
 
-    let key = <Hmac<Sha256> as Mac>::new_from_slice(JWT_SECRET.as_bytes())
-        .expect("HMAC takes keys of any length");
-    assert!(
-        hs256_check(&key, &token, unix_now()),
-        "the baseline accepts the service's token"
-    );
-    assert!(
-        !hs256_check(&key, &tampered, unix_now()),
-        "the baseline refuses the tampered token"
-    );
+    let key = <Hmac<Sha256> as Mac>::new_from_slice(JWT_SECRET.as_bytes()).expect("HMAC takes keys of any length");
+    assert!(hs256_check(&key, &token, unix_now()), "the baseline accepts the service's token");
+    assert!(!hs256_check(&key, &tampered, unix_now()), "the baseline refuses the tampered token");
     let mut baseline = c.benchmark_group("baseline");
     baseline.bench_function("hs256_verify", |b| {
         b.iter(|| black_box(hs256_check(&key, black_box(&token), unix_now())));

@@ -58,11 +58,7 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "invalid auth configuration ({} problem(s)):",
-            self.0.len()
-        )?;
+        writeln!(f, "invalid auth configuration ({} problem(s)):", self.0.len())?;
         for e in &self.0 {
             writeln!(f, "  {}: {}", e.path, e.message)?;
         }
@@ -122,11 +118,7 @@ pub struct Argon2Params {
 
 impl Default for Argon2Params {
     fn default() -> Self {
-        Self {
-            memory_kib: ARGON2_MIN_MEMORY_KIB,
-            iterations: ARGON2_MIN_ITERATIONS,
-            parallelism: 1,
-        }
+        Self { memory_kib: ARGON2_MIN_MEMORY_KIB, iterations: ARGON2_MIN_ITERATIONS, parallelism: 1 }
     }
 }
 
@@ -170,7 +162,7 @@ pub struct SessionConfig {
 pub struct ThrottleConfig {
     /// Failed attempts per account before it is locked. Defaults to 5.
     pub max_failures_per_account: u32,
-    /// Failed attempts per client address before it is locked. Defaults to 20.
+    /// Failed attempts per client address before it is locked. Defaults to 50.
     pub max_failures_per_client: u32,
     /// First lockout; each further failure while counted doubles it. Defaults to 30 s.
     pub lockout: Duration,
@@ -231,6 +223,8 @@ pub struct AuthConfig {
     pub throttle: ThrottleConfig,
     /// Cap on auth request bodies in bytes. Defaults to 64 KiB.
     pub max_body_bytes: usize,
+    /// How long an invitation stays valid. Defaults to 7 d.
+    pub invitation_ttl: Duration,
 }
 
 impl AuthConfig {
@@ -241,10 +235,7 @@ impl AuthConfig {
     }
 
     /// Loads from an optional YAML file plus `env` (which wins over the file).
-    pub fn load_file(
-        path: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigErrors> {
+    pub fn load_file(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
         let text = match path {
             None => String::new(),
             Some(p) => std::fs::read_to_string(p).map_err(|e| {
@@ -259,18 +250,12 @@ impl AuthConfig {
 
     /// Parses YAML text (Helm-style values or the bare model; empty means all defaults),
     /// applies `env` over it and validates.
-    pub fn from_yaml(
-        yaml: &str,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigErrors> {
+    pub fn from_yaml(yaml: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
         let doc: Value = if yaml.trim().is_empty() {
             Value::Null
         } else {
             serde_norway::from_str(yaml).map_err(|e| {
-                ConfigErrors(vec![ConfigError {
-                    path: "(file)".into(),
-                    message: format!("not valid YAML: {e}"),
-                }])
+                ConfigErrors(vec![ConfigError { path: "(file)".into(), message: format!("not valid YAML: {e}") }])
             })?
         };
         let (model, prefix, extra) = split_values_file(doc)?;
@@ -281,11 +266,7 @@ impl AuthConfig {
 
     /// The session cookie's full name (with `__Host-` on https).
     pub fn cookie_name(&self) -> String {
-        if self.is_https() {
-            format!("__Host-{}", self.session.cookie_name)
-        } else {
-            self.session.cookie_name.clone()
-        }
+        if self.is_https() { format!("__Host-{}", self.session.cookie_name) } else { self.session.cookie_name.clone() }
     }
 
     /// Whether `publicUrl` is https (cookies get `Secure` and the `__Host-` prefix).
@@ -306,9 +287,7 @@ impl AuthConfig {
 }
 
 /// Splits a Helm-style values file into (model, error-path prefix, extraEnvVariables).
-fn split_values_file(
-    doc: Value,
-) -> Result<(Value, &'static str, BTreeMap<String, String>), ConfigErrors> {
+fn split_values_file(doc: Value) -> Result<(Value, &'static str, BTreeMap<String, String>), ConfigErrors> {
     let mut doc = match doc {
         Value::Null => return Ok((Value::Object(Default::default()), "", BTreeMap::new())),
         Value::Object(map) => map,
@@ -353,19 +332,12 @@ fn split_values_file(
                 }),
             }
         }
-        _ => errors.push(ConfigError {
-            path: "backend".into(),
-            message: "expected a mapping".into(),
-        }),
+        _ => errors.push(ConfigError { path: "backend".into(), message: "expected a mapping".into() }),
     }
     if model.is_null() {
         model = Value::Object(Default::default());
     }
-    if errors.is_empty() {
-        Ok((model, "backend.config.", extra))
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    if errors.is_empty() { Ok((model, "backend.config.", extra)) } else { Err(ConfigErrors(errors)) }
 }
 
 fn scalar_to_string(v: &Value) -> Option<String> {
@@ -472,9 +444,7 @@ impl<'de> Deserialize<'de> for DurationValue {
         }
         match Raw::deserialize(d)? {
             Raw::Int(secs) => Ok(Self(Duration::from_secs(secs))),
-            Raw::Str(s) => parse_duration(&s)
-                .map(Self)
-                .map_err(serde::de::Error::custom),
+            Raw::Str(s) => parse_duration(&s).map(Self).map_err(serde::de::Error::custom),
         }
     }
 }
@@ -516,9 +486,9 @@ fn flex_bool_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>,
     match Option::<Raw>::deserialize(d)? {
         None => Ok(None),
         Some(Raw::Bool(b)) => Ok(Some(b)),
-        Some(Raw::Str(s)) => parse_bool(&s).map(Some).ok_or_else(|| {
-            serde::de::Error::custom(format!("{s:?} is not a boolean (true/false)"))
-        }),
+        Some(Raw::Str(s)) => parse_bool(&s)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a boolean (true/false)"))),
     }
 }
 
@@ -531,36 +501,22 @@ struct Validator {
 
 impl Validator {
     fn new(prefix: &'static str) -> Self {
-        Self {
-            prefix,
-            errors: Vec::new(),
-        }
+        Self { prefix, errors: Vec::new() }
     }
 
     fn err(&mut self, path: &str, message: impl Into<String>) {
-        self.errors.push(ConfigError {
-            path: format!("{}{path}", self.prefix),
-            message: message.into(),
-        });
+        self.errors.push(ConfigError { path: format!("{}{path}", self.prefix), message: message.into() });
     }
 
     /// Deserializes one section, recording a type error with its full path.
-    fn section<T: DeserializeOwned + Default>(
-        &mut self,
-        model: &mut serde_json::Map<String, Value>,
-        key: &str,
-    ) -> T {
+    fn section<T: DeserializeOwned + Default>(&mut self, model: &mut serde_json::Map<String, Value>, key: &str) -> T {
         match model.remove(key) {
             None | Some(Value::Null) => T::default(),
             Some(v) => match serde_path_to_error::deserialize::<_, T>(v) {
                 Ok(t) => t,
                 Err(e) => {
                     let inner = e.path().to_string();
-                    let path = if inner == "." {
-                        key.to_string()
-                    } else {
-                        format!("{key}.{inner}")
-                    };
+                    let path = if inner == "." { key.to_string() } else { format!("{key}.{inner}") };
                     self.err(&path, e.into_inner().to_string());
                     T::default()
                 }
@@ -568,19 +524,14 @@ impl Validator {
         }
     }
 
-    fn run(
-        mut self,
-        model: Value,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<AuthConfig, ConfigErrors> {
+    fn run(mut self, model: Value, env: &dyn Fn(&str) -> Option<String>) -> Result<AuthConfig, ConfigErrors> {
         let Value::Object(mut model) = model else {
             self.err("", "expected a mapping");
             return Err(ConfigErrors(self.errors));
         };
 
         // publicUrl
-        let public_url_raw: Option<String> =
-            env("AUTH_PUBLIC_URL").or_else(|| self.section(&mut model, "publicUrl"));
+        let public_url_raw: Option<String> = env("AUTH_PUBLIC_URL").or_else(|| self.section(&mut model, "publicUrl"));
         let public_url = match public_url_raw.as_deref().map(Url::parse) {
             None => Url::parse("http://127.0.0.1:3000").ok(),
             Some(Ok(u)) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
@@ -593,15 +544,11 @@ impl Validator {
 
         // database
         let raw_db: RawDatabase = self.section(&mut model, "database");
-        let database_url = env("AUTH_DATABASE_URL")
-            .or(raw_db.url)
-            .unwrap_or_else(|| "sqlite://data/auth.db".into());
+        let database_url = env("AUTH_DATABASE_URL").or(raw_db.url).unwrap_or_else(|| "sqlite://data/auth.db".into());
         if !database_url.starts_with("sqlite:") {
             self.err(
                 "database.url",
-                format!(
-                    "{database_url:?} is not supported by this build: use sqlite://path/to/file.db"
-                ),
+                format!("{database_url:?} is not supported by this build: use sqlite://path/to/file.db"),
             );
         }
 
@@ -609,43 +556,23 @@ impl Validator {
         let raw_s: RawSession = self.section(&mut model, "session");
         let session = SessionConfig {
             cookie_name: raw_s.cookie_name.unwrap_or_else(|| "auth_session".into()),
-            idle_timeout: raw_s
-                .idle_timeout
-                .map_or(Duration::from_secs(12 * 3600), |d| d.0),
-            absolute_timeout: raw_s
-                .absolute_timeout
-                .map_or(Duration::from_secs(7 * 86_400), |d| d.0),
-            revalidate_after: raw_s
-                .revalidate_after
-                .map_or(Duration::from_secs(60), |d| d.0),
-            same_site: match raw_s
-                .same_site
-                .as_deref()
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
+            idle_timeout: raw_s.idle_timeout.map_or(Duration::from_secs(12 * 3600), |d| d.0),
+            absolute_timeout: raw_s.absolute_timeout.map_or(Duration::from_secs(7 * 86_400), |d| d.0),
+            revalidate_after: raw_s.revalidate_after.map_or(Duration::from_secs(60), |d| d.0),
+            same_site: match raw_s.same_site.as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("lax") => SameSite::Lax,
                 Some("strict") => SameSite::Strict,
                 Some(other) => {
-                    self.err(
-                        "session.sameSite",
-                        format!("{other:?} is not allowed: use lax or strict"),
-                    );
+                    self.err("session.sameSite", format!("{other:?} is not allowed: use lax or strict"));
                     SameSite::Lax
                 }
             },
             cache_capacity: raw_s.cache_capacity.unwrap_or(10_000).max(16),
         };
         if session.cookie_name.is_empty()
-            || !session
-                .cookie_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || !session.cookie_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            self.err(
-                "session.cookieName",
-                "must be non-empty and use only letters, digits, '_' and '-'",
-            );
+            self.err("session.cookieName", "must be non-empty and use only letters, digits, '_' and '-'");
         }
         if session.idle_timeout.is_zero() {
             self.err("session.idleTimeout", "must be greater than zero");
@@ -663,10 +590,7 @@ impl Validator {
                 if crate::email::is_valid_domain(&d) {
                     Some(d)
                 } else {
-                    self.err(
-                        "basicAuth.validEmailDomain",
-                        format!("{d:?} is not a domain name (e.g. example.com)"),
-                    );
+                    self.err("basicAuth.validEmailDomain", format!("{d:?} is not a domain name (e.g. example.com)"));
                     None
                 }
             }
@@ -675,24 +599,15 @@ impl Validator {
             None | Some("invite-only") => SignupMode::InviteOnly,
             Some("open") => SignupMode::Open,
             Some(other) => {
-                self.err(
-                    "basicAuth.signup",
-                    format!("{other:?} is not a signup mode: use invite-only or open"),
-                );
+                self.err("basicAuth.signup", format!("{other:?} is not a signup mode: use invite-only or open"));
                 SignupMode::InviteOnly
             }
         };
         let min_password_length = raw_b.min_password_length.unwrap_or(8);
         if min_password_length < 8 {
-            self.err(
-                "basicAuth.minPasswordLength",
-                format!("{min_password_length} is below the floor of 8"),
-            );
+            self.err("basicAuth.minPasswordLength", format!("{min_password_length} is below the floor of 8"));
         } else if min_password_length > 128 {
-            self.err(
-                "basicAuth.minPasswordLength",
-                format!("{min_password_length} is above the maximum of 128"),
-            );
+            self.err("basicAuth.minPasswordLength", format!("{min_password_length} is above the maximum of 128"));
         }
         let ra = raw_b.argon2.unwrap_or_default();
         let argon2 = Argon2Params {
@@ -703,29 +618,20 @@ impl Validator {
         if argon2.memory_kib < ARGON2_MIN_MEMORY_KIB {
             self.err(
                 "basicAuth.argon2.memoryKib",
-                format!(
-                    "{} is below the OWASP floor of {ARGON2_MIN_MEMORY_KIB}",
-                    argon2.memory_kib
-                ),
+                format!("{} is below the OWASP floor of {ARGON2_MIN_MEMORY_KIB}", argon2.memory_kib),
             );
         }
         if argon2.iterations < ARGON2_MIN_ITERATIONS {
             self.err(
                 "basicAuth.argon2.iterations",
-                format!(
-                    "{} is below the OWASP floor of {ARGON2_MIN_ITERATIONS}",
-                    argon2.iterations
-                ),
+                format!("{} is below the OWASP floor of {ARGON2_MIN_ITERATIONS}", argon2.iterations),
             );
         }
         if argon2.parallelism == 0 || argon2.parallelism > 16 {
             self.err("basicAuth.argon2.parallelism", "must be between 1 and 16");
         }
         if argon2.memory_kib > 1 << 21 {
-            self.err(
-                "basicAuth.argon2.memoryKib",
-                "must be at most 2097152 (2 GiB)",
-            );
+            self.err("basicAuth.argon2.memoryKib", "must be at most 2097152 (2 GiB)");
         }
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let basic_auth = BasicAuthConfig {
@@ -738,20 +644,11 @@ impl Validator {
         };
 
         // Session secret: AUTH_JWT_SECRET > jwtSecret > BYOC_JWT_SECRET > jwtSecretFile > generated.
-        let jwt_secret = self.resolve_secret(
-            &raw_b.jwt_secret,
-            &raw_b.existing_secret_name,
-            &raw_b.jwt_secret_file,
-            env,
-        );
+        let jwt_secret =
+            self.resolve_secret(&raw_b.jwt_secret, &raw_b.existing_secret_name, &raw_b.jwt_secret_file, env);
 
         let mut previous_jwt_secrets = Vec::new();
-        for (i, s) in raw_b
-            .previous_jwt_secrets
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        for (i, s) in raw_b.previous_jwt_secrets.unwrap_or_default().into_iter().enumerate() {
             if s.expose().len() < MIN_SECRET_BYTES {
                 self.err(
                     &format!("basicAuth.previousJwtSecrets[{i}]"),
@@ -770,31 +667,24 @@ impl Validator {
         let public_paths: Vec<String> = self.section(&mut model, "publicPaths");
         for (i, p) in public_paths.iter().enumerate() {
             if !p.starts_with('/') {
-                self.err(
-                    &format!("publicPaths[{i}]"),
-                    format!("{p:?} must start with '/'"),
-                );
+                self.err(&format!("publicPaths[{i}]"), format!("{p:?} must start with '/'"));
             }
         }
         let ui: RawUi = self.section(&mut model, "ui");
         let proxies: Vec<String> = self.section(&mut model, "trustedProxies");
         let mut trusted_proxies = Vec::new();
         for (i, p) in proxies.iter().enumerate() {
-            match p
-                .parse::<IpNet>()
-                .or_else(|_| p.parse::<IpAddr>().map(IpNet::from))
-            {
+            match p.parse::<IpNet>().or_else(|_| p.parse::<IpAddr>().map(IpNet::from)) {
                 Ok(net) => trusted_proxies.push(net),
-                Err(_) => self.err(
-                    &format!("trustedProxies[{i}]"),
-                    format!("{p:?} is not an IP address or CIDR range"),
-                ),
+                Err(_) => {
+                    self.err(&format!("trustedProxies[{i}]"), format!("{p:?} is not an IP address or CIDR range"))
+                }
             }
         }
         let rt: RawThrottle = self.section(&mut model, "loginThrottle");
         let throttle = ThrottleConfig {
             max_failures_per_account: rt.max_failures_per_account.unwrap_or(5).max(1),
-            max_failures_per_client: rt.max_failures_per_client.unwrap_or(20).max(1),
+            max_failures_per_client: rt.max_failures_per_client.unwrap_or(50).max(1),
             lockout: rt.lockout.map_or(Duration::from_secs(30), |d| d.0),
             max_lockout: rt.max_lockout.map_or(Duration::from_secs(900), |d| d.0),
         };
@@ -802,6 +692,17 @@ impl Validator {
         let max_body_bytes = max_body_bytes.unwrap_or(64 * 1024);
         if !(4096..=1 << 20).contains(&max_body_bytes) {
             self.err("maxBodyBytes", "must be between 4096 and 1048576");
+        }
+
+        #[derive(Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct RawInvitations {
+            expires_in: Option<DurationValue>,
+        }
+        let ri: RawInvitations = self.section(&mut model, "invitations");
+        let invitation_ttl = ri.expires_in.map_or(Duration::from_secs(7 * 86_400), |d| d.0);
+        if invitation_ttl.is_zero() {
+            self.err("invitations.expiresIn", "must be greater than zero");
         }
 
         for key in model.keys() {
@@ -825,6 +726,7 @@ impl Validator {
                 trusted_proxies,
                 throttle,
                 max_body_bytes,
+                invitation_ttl,
             });
         }
         Err(ConfigErrors(self.errors))
@@ -847,16 +749,11 @@ impl Validator {
         let (path, value) = if let Some(v) = env("AUTH_JWT_SECRET").filter(|v| !v.is_empty()) {
             ("AUTH_JWT_SECRET".to_string(), Some(v))
         } else if let Some(v) = configured.as_ref().filter(|v| !v.expose().is_empty()) {
-            (
-                format!("{}basicAuth.jwtSecret", self.prefix),
-                Some(v.expose().clone()),
-            )
+            (format!("{}basicAuth.jwtSecret", self.prefix), Some(v.expose().clone()))
         } else if let Some(v) = env("BYOC_JWT_SECRET").filter(|v| !v.is_empty()) {
             ("BYOC_JWT_SECRET".to_string(), Some(v))
         } else if file.is_some() || existing_secret_name.is_some() {
-            let path = file
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(K8S_SECRET_KEY));
+            let path = file.clone().unwrap_or_else(|| PathBuf::from(K8S_SECRET_KEY));
             match from_file(&path) {
                 Ok(Some(v)) => (format!("{}basicAuth.jwtSecretFile", self.prefix), Some(v)),
                 Ok(None) => {
@@ -900,11 +797,7 @@ impl Validator {
         }
     }
 
-    fn oidc(
-        &mut self,
-        raw: RawOidc,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Vec<OidcProviderConfig> {
+    fn oidc(&mut self, raw: RawOidc, env: &dyn Fn(&str) -> Option<String>) -> Vec<OidcProviderConfig> {
         let verify_env = match env("OIDC_VERIFY_SSL") {
             None => None,
             Some(v) => match parse_bool(&v) {
@@ -930,29 +823,17 @@ impl Validator {
         }
         let mut out = Vec::new();
         let single_present = single.client_id.is_some() || single.discovery_url.is_some();
-        if single_present
-            && let Some(p) = self.provider(single, "oidc", "default", verify_env)
-        {
+        if single_present && let Some(p) = self.provider(single, "oidc", "default", verify_env) {
             out.push(p);
         }
         for (i, p) in raw.providers.unwrap_or_default().into_iter().enumerate() {
             let id = p.id.clone().unwrap_or_default();
-            if id.is_empty()
-                || !id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                self.err(
-                    &format!("oidc.providers[{i}].id"),
-                    "required: letters, digits, '-' and '_'",
-                );
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                self.err(&format!("oidc.providers[{i}].id"), "required: letters, digits, '-' and '_'");
                 continue;
             }
             if out.iter().any(|o: &OidcProviderConfig| o.id == id) {
-                self.err(
-                    &format!("oidc.providers[{i}].id"),
-                    format!("{id:?} is used twice"),
-                );
+                self.err(&format!("oidc.providers[{i}].id"), format!("{id:?} is used twice"));
                 continue;
             }
             if let Some(p) = self.provider(p, &format!("oidc.providers[{i}]"), &id, verify_env) {
@@ -972,24 +853,15 @@ impl Validator {
         let before = self.errors.len();
         let client_id = p.client_id.filter(|s| !s.is_empty());
         if client_id.is_none() {
-            self.err(
-                &format!("{at}.clientId"),
-                "required when OIDC is configured",
-            );
+            self.err(&format!("{at}.clientId"), "required when OIDC is configured");
         }
         let client_secret = p.client_secret.filter(|s| !s.expose().is_empty());
         if client_secret.is_none() {
-            self.err(
-                &format!("{at}.clientSecret"),
-                "required when OIDC is configured",
-            );
+            self.err(&format!("{at}.clientSecret"), "required when OIDC is configured");
         }
         let discovery = match p.discovery_url.as_deref() {
             None | Some("") => {
-                self.err(
-                    &format!("{at}.discoveryUrl"),
-                    "required when OIDC is configured",
-                );
+                self.err(&format!("{at}.discoveryUrl"), "required when OIDC is configured");
                 None
             }
             Some(raw) => match normalize_discovery_url(raw) {
@@ -1009,10 +881,7 @@ impl Validator {
         if let Some(ca) = &p.ca_cert_file
             && !ca.is_file()
         {
-            self.err(
-                &format!("{at}.caCertFile"),
-                format!("{} is not a readable file", ca.display()),
-            );
+            self.err(&format!("{at}.caCertFile"), format!("{} is not a readable file", ca.display()));
         }
         if self.errors.len() != before {
             return None;
@@ -1054,11 +923,7 @@ pub fn normalize_discovery_url(raw: &str) -> Result<(Url, String), String> {
         "http" => return Err(bad("plain http to a non-loopback host")),
         _ => return Err(bad("not http(s)")),
     }
-    if url.host().is_none()
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-    {
+    if url.host().is_none() || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(bad("needs a host and no query, fragment or credentials"));
     }
     let path = url.path();
@@ -1085,10 +950,7 @@ mod tests {
     use super::*;
 
     fn load(yaml: &str, env: &[(&str, &str)]) -> Result<AuthConfig, ConfigErrors> {
-        let env: BTreeMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         AuthConfig::from_yaml(yaml, |k| env.get(k).cloned())
     }
 
@@ -1115,20 +977,13 @@ backend:
         assert!(c.basic_auth.enabled);
         assert_eq!(c.oidc.len(), 1);
         assert!(!c.oidc[0].verify_ssl, "extraEnvVariables applied like env");
-        assert_eq!(
-            c.oidc[0].issuer,
-            "https://login.microsoftonline.com/%3Ctenant%3E/v2.0"
-        );
+        assert_eq!(c.oidc[0].issuer, "https://login.microsoftonline.com/%3Ctenant%3E/v2.0");
         assert!(matches!(c.jwt_secret, JwtSecretSource::Configured(_)));
     }
 
     #[test]
     fn environment_wins_over_file_and_extra_env() {
-        let c = load(
-            SEED,
-            &[("OIDC_VERIFY_SSL", "true"), ("OIDC_CLIENT_ID", "from-env")],
-        )
-        .expect("loads");
+        let c = load(SEED, &[("OIDC_VERIFY_SSL", "true"), ("OIDC_CLIENT_ID", "from-env")]).expect("loads");
         assert!(c.oidc[0].verify_ssl);
         assert_eq!(c.oidc[0].client_id, "from-env");
     }
@@ -1150,59 +1005,24 @@ backend:
 "#;
         let errs = load(yaml, &[]).expect_err("invalid").0;
         let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
-        assert!(
-            paths.contains(&"backend.config.basicAuth.jwtSecret"),
-            "{paths:?}"
-        );
-        assert!(
-            paths.contains(&"backend.config.basicAuth.argon2.memoryKib"),
-            "{paths:?}"
-        );
-        assert!(
-            paths.contains(&"backend.config.session.idleTimeout"),
-            "{paths:?}"
-        );
-        assert!(
-            !paths.contains(&"backend.config.oidc.discoveryUrl"),
-            "issuer-like URL is accepted: {paths:?}"
-        );
-        let secret_err = errs
-            .iter()
-            .find(|e| e.path.ends_with("jwtSecret"))
-            .map(|e| e.message.clone());
-        assert!(
-            !secret_err.unwrap_or_default().contains("short"),
-            "never quote a secret"
-        );
+        assert!(paths.contains(&"backend.config.basicAuth.jwtSecret"), "{paths:?}");
+        assert!(paths.contains(&"backend.config.basicAuth.argon2.memoryKib"), "{paths:?}");
+        assert!(paths.contains(&"backend.config.session.idleTimeout"), "{paths:?}");
+        assert!(!paths.contains(&"backend.config.oidc.discoveryUrl"), "issuer-like URL is accepted: {paths:?}");
+        let secret_err = errs.iter().find(|e| e.path.ends_with("jwtSecret")).map(|e| e.message.clone());
+        assert!(!secret_err.unwrap_or_default().contains("short"), "never quote a secret");
     }
 
     #[test]
     fn discovery_url_rule() {
-        let ok = normalize_discovery_url(
-            "https://idp.example.com/realms/x/.well-known/openid-configuration",
-        )
-        .expect("ok");
+        let ok =
+            normalize_discovery_url("https://idp.example.com/realms/x/.well-known/openid-configuration").expect("ok");
         assert_eq!(ok.1, "https://idp.example.com/realms/x");
-        let issuer =
-            normalize_discovery_url("https://idp.example.com/realms/x/").expect("issuer form");
-        assert_eq!(
-            issuer.0.as_str(),
-            "https://idp.example.com/realms/x/.well-known/openid-configuration"
-        );
-        assert!(
-            normalize_discovery_url("http://idp.example.com/.well-known/openid-configuration")
-                .is_err()
-        );
-        assert!(
-            normalize_discovery_url("http://127.0.0.1:9000/.well-known/openid-configuration")
-                .is_ok()
-        );
-        assert!(
-            normalize_discovery_url(
-                "https://idp.example.com/.well-known/oauth-authorization-server"
-            )
-            .is_err()
-        );
+        let issuer = normalize_discovery_url("https://idp.example.com/realms/x/").expect("issuer form");
+        assert_eq!(issuer.0.as_str(), "https://idp.example.com/realms/x/.well-known/openid-configuration");
+        assert!(normalize_discovery_url("http://idp.example.com/.well-known/openid-configuration").is_err());
+        assert!(normalize_discovery_url("http://127.0.0.1:9000/.well-known/openid-configuration").is_ok());
+        assert!(normalize_discovery_url("https://idp.example.com/.well-known/oauth-authorization-server").is_err());
         let msg = normalize_discovery_url("ftp://x").expect_err("bad");
         assert!(msg.contains("ftp://x") && msg.contains(".well-known/openid-configuration"));
     }
@@ -1221,14 +1041,8 @@ backend:
         let yaml = "basicAuth:\n  existingSecretName: my-secret\n  jwtSecretFile: /nonexistent/byoc-jwt-secret\n";
         let errs = load(yaml, &[]).expect_err("missing").0;
         assert_eq!(errs[0].path, "basicAuth.existingSecretName");
-        assert!(
-            errs[0].message.contains("my-secret") && errs[0].message.contains("BYOC_JWT_SECRET")
-        );
-        let ok = load(
-            yaml,
-            &[("BYOC_JWT_SECRET", "0123456789abcdef0123456789abcdef")],
-        )
-        .expect("env secret");
+        assert!(errs[0].message.contains("my-secret") && errs[0].message.contains("BYOC_JWT_SECRET"));
+        let ok = load(yaml, &[("BYOC_JWT_SECRET", "0123456789abcdef0123456789abcdef")]).expect("env secret");
         assert!(matches!(ok.jwt_secret, JwtSecretSource::Configured(_)));
     }
 }

@@ -61,10 +61,7 @@ pub enum AuthError {
 impl AuthError {
     /// Shorthand for [`AuthError::InvalidRequest`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidRequest {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::InvalidRequest { field: field.into(), message: message.into() }
     }
 
     /// The stable machine-readable code of the JSON error body.
@@ -90,10 +87,7 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden(_)
-            | Self::EmailDomainNotAllowed
-            | Self::SignupClosed
-            | Self::CsrfRejected => 403,
+            Self::Forbidden(_) | Self::EmailDomainNotAllowed | Self::SignupClosed | Self::CsrfRejected => 403,
             Self::InvalidRequest { .. } => 400,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,

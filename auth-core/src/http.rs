@@ -57,9 +57,7 @@ impl RequestView<'_> {
 
     /// A query parameter, percent-decoded.
     pub fn query_param(&self, key: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.query?.as_bytes())
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(self.query?.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
     }
 
     /// Whether the method can change state (everything but GET, HEAD, OPTIONS, TRACE).
@@ -69,11 +67,7 @@ impl RequestView<'_> {
 
     /// Whether this looks like a browser navigation (`GET`/`HEAD` accepting HTML).
     pub fn is_navigation(&self) -> bool {
-        matches!(self.method, "GET" | "HEAD")
-            && self
-                .headers
-                .get("accept")
-                .is_some_and(|a| a.contains("text/html"))
+        matches!(self.method, "GET" | "HEAD") && self.headers.get("accept").is_some_and(|a| a.contains("text/html"))
     }
 }
 
@@ -93,31 +87,21 @@ impl AuthResponse {
     pub fn json(status: u16, body: &impl serde::Serialize) -> Self {
         Self {
             status,
-            headers: vec![
-                ("content-type", "application/json".into()),
-                ("cache-control", "no-store".into()),
-            ],
+            headers: vec![("content-type", "application/json".into()), ("cache-control", "no-store".into())],
             body: serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()),
         }
     }
 
     /// An empty response with `Cache-Control: no-store`.
     pub fn empty(status: u16) -> Self {
-        Self {
-            status,
-            headers: vec![("cache-control", "no-store".into())],
-            body: Vec::new(),
-        }
+        Self { status, headers: vec![("cache-control", "no-store".into())], body: Vec::new() }
     }
 
     /// A redirect (`303 See Other` unless told otherwise).
     pub fn redirect(status: u16, location: &str) -> Self {
         Self {
             status,
-            headers: vec![
-                ("location", location.to_string()),
-                ("cache-control", "no-store".into()),
-            ],
+            headers: vec![("location", location.to_string()), ("cache-control", "no-store".into())],
             body: Vec::new(),
         }
     }
@@ -146,15 +130,11 @@ impl AuthResponse {
     pub fn error(err: &crate::AuthError) -> Self {
         let mut r = Self {
             status: err.status(),
-            headers: vec![
-                ("content-type", "application/json".into()),
-                ("cache-control", "no-store".into()),
-            ],
+            headers: vec![("content-type", "application/json".into()), ("cache-control", "no-store".into())],
             body: err.to_json().into_bytes(),
         };
         if let crate::AuthError::RateLimited { retry_after } = err {
-            r.headers
-                .push(("retry-after", retry_after.as_secs().max(1).to_string()));
+            r.headers.push(("retry-after", retry_after.as_secs().max(1).to_string()));
         }
         r
     }
@@ -174,27 +154,14 @@ mod tests {
     struct H(Vec<(&'static str, &'static str)>);
     impl HeaderSource for H {
         fn get_nth(&self, name: &str, n: usize) -> Option<&str> {
-            self.0
-                .iter()
-                .filter(|(k, _)| *k == name)
-                .nth(n)
-                .map(|(_, v)| *v)
+            self.0.iter().filter(|(k, _)| *k == name).nth(n).map(|(_, v)| *v)
         }
     }
 
     #[test]
     fn finds_the_one_cookie() {
-        let h = H(vec![
-            ("cookie", "a=1; xauth_session=evil"),
-            ("cookie", "auth_session=tok; b=2"),
-        ]);
-        let v = RequestView {
-            method: "GET",
-            path: "/",
-            query: None,
-            headers: &h,
-            peer: None,
-        };
+        let h = H(vec![("cookie", "a=1; xauth_session=evil"), ("cookie", "auth_session=tok; b=2")]);
+        let v = RequestView { method: "GET", path: "/", query: None, headers: &h, peer: None };
         assert_eq!(v.cookie("auth_session"), Some("tok"));
         assert_eq!(v.cookie("missing"), None);
     }

@@ -7,8 +7,10 @@ use serde_json::json;
 use crate::config::SignupMode;
 use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
+use crate::orgs::rfc3339;
 use crate::service::{API_PREFIX, AuthService, IssuedSession};
 use crate::session::CurrentUser;
+use crate::store::{InvitationRecord, Role};
 
 #[derive(Deserialize)]
 struct SignupBody {
@@ -27,6 +29,28 @@ struct LoginBody {
 #[derive(Deserialize)]
 struct PatchMeBody {
     name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: Role,
+}
+
+#[derive(Deserialize)]
+struct InviteBody {
+    email: String,
+    #[serde(default = "member")]
+    role: Role,
+}
+
+fn member() -> Role {
+    Role::Member
+}
+
+#[derive(Deserialize, Default)]
+struct AcceptBody {
+    name: Option<String>,
+    password: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -51,11 +75,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AuthErro
             (".", _) => "body".to_string(),
             (p, _) => p.to_string(),
         };
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or("invalid")
-            .to_string();
+        let message = message.split(" at line ").next().unwrap_or("invalid").to_string();
         AuthError::invalid(field, message)
     })
 }
@@ -65,20 +85,12 @@ pub(crate) fn user_json(user: &CurrentUser) -> serde_json::Value {
 }
 
 pub(crate) fn orgs_json(user: &CurrentUser) -> serde_json::Value {
-    json!(
-        user.organizations
-            .iter()
-            .map(|m| json!({"id": m.id, "name": m.name, "role": m.role}))
-            .collect::<Vec<_>>()
-    )
+    json!(user.organizations.iter().map(|m| json!({"id": m.id, "name": m.name, "role": m.role})).collect::<Vec<_>>())
 }
 
 fn signed_in(status: u16, s: &IssuedSession) -> AuthResponse {
-    AuthResponse::json(
-        status,
-        &json!({ "user": user_json(&s.user), "organizations": orgs_json(&s.user) }),
-    )
-    .with_header("set-cookie", s.cookie.clone())
+    AuthResponse::json(status, &json!({ "user": user_json(&s.user), "organizations": orgs_json(&s.user) }))
+        .with_header("set-cookie", s.cookie.clone())
 }
 
 impl AuthService {
@@ -102,12 +114,7 @@ impl AuthService {
         AuthResponse::error(&AuthError::PayloadTooLarge)
     }
 
-    async fn api(
-        &self,
-        req: &RequestView<'_>,
-        rest: &str,
-        body: &[u8],
-    ) -> Result<AuthResponse, AuthError> {
+    async fn api(&self, req: &RequestView<'_>, rest: &str, body: &[u8]) -> Result<AuthResponse, AuthError> {
         if req.is_unsafe_method() {
             self.check_csrf(req)?;
         }
@@ -116,90 +123,100 @@ impl AuthService {
             ("GET" | "HEAD", ["config"]) => self.config_json().await,
             ("POST", ["signup"]) => {
                 let b: SignupBody = parse_json(body)?;
-                let (session, orgs) = self
-                    .signup(
-                        &b.email,
-                        &b.password,
-                        b.name.as_deref(),
-                        b.organization.as_deref(),
-                    )
-                    .await?;
-                let orgs: Vec<_> = orgs
-                    .iter()
-                    .map(|o| json!({"id": o.id, "name": o.name, "role": "admin"}))
-                    .collect();
-                Ok(AuthResponse::json(
-                    201,
-                    &json!({ "user": user_json(&session.user), "organizations": orgs }),
-                )
-                .with_header("set-cookie", session.cookie))
+                let (session, orgs) =
+                    self.signup(&b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
+                let orgs: Vec<_> = orgs.iter().map(|o| json!({"id": o.id, "name": o.name, "role": "admin"})).collect();
+                Ok(AuthResponse::json(201, &json!({ "user": user_json(&session.user), "organizations": orgs }))
+                    .with_header("set-cookie", session.cookie))
             }
             ("POST", ["login"]) => {
                 let b: LoginBody = parse_json(body)?;
-                Ok(signed_in(
-                    200,
-                    &self.login(req, &b.email, &b.password).await?,
-                ))
+                Ok(signed_in(200, &self.login(req, &b.email, &b.password).await?))
             }
             ("POST", ["logout"]) => {
-                let (user, _) = self
-                    .session_of(req)
-                    .await?
-                    .ok_or(AuthError::Unauthenticated)?;
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
                 self.logout(&user).await?;
-                Ok(AuthResponse::json(200, &json!({ "redirect": null }))
-                    .with_header("set-cookie", self.clear_cookie()))
+                Ok(AuthResponse::json(200, &json!({ "redirect": null })).with_header("set-cookie", self.clear_cookie()))
             }
             ("GET" | "HEAD", ["me"]) => {
-                let (user, _) = self
-                    .session_of(req)
-                    .await?
-                    .ok_or(AuthError::Unauthenticated)?;
-                Ok(AuthResponse::json(
-                    200,
-                    &json!({ "user": user_json(&user), "organizations": orgs_json(&user) }),
-                ))
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                Ok(AuthResponse::json(200, &json!({ "user": user_json(&user), "organizations": orgs_json(&user) })))
             }
             ("PATCH", ["me"]) => {
-                let (user, _) = self
-                    .session_of(req)
-                    .await?
-                    .ok_or(AuthError::Unauthenticated)?;
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
                 let b: PatchMeBody = parse_json(body)?;
                 let user = match b.name {
                     Some(name) => self.rename(&user, &name).await?,
                     None => user,
                 };
-                Ok(AuthResponse::json(
-                    200,
-                    &json!({ "user": user_json(&user) }),
-                ))
+                Ok(AuthResponse::json(200, &json!({ "user": user_json(&user) })))
             }
             ("POST", ["me", "password"]) => {
-                let (user, _) = self
-                    .session_of(req)
-                    .await?
-                    .ok_or(AuthError::Unauthenticated)?;
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
                 let b: PasswordBody = parse_json(body)?;
-                let s = self
-                    .change_password(req, &user, &b.current_password, &b.new_password)
-                    .await?;
+                let s = self.change_password(req, &user, &b.current_password, &b.new_password).await?;
                 Ok(AuthResponse::empty(204).with_header("set-cookie", s.cookie))
             }
-            ("GET", ["login", "oidc"]) | ("GET", ["callback"]) => Err(AuthError::NotFound(
-                "no OpenID Connect provider is configured".into(),
-            )),
-            (_, ["config" | "signup" | "login" | "logout" | "me"] | ["me", "password"]) => {
-                Ok(AuthResponse::json(
-                    405,
-                    &json!({"error": "method_not_allowed", "message": format!("{} is not allowed on this route", truncate(req.method, 16))}),
-                ))
+            ("GET" | "HEAD", ["organizations", org, "members"]) => {
+                let user = self.signed_in(req).await?;
+                let members = self.members(&user, org).await?;
+                Ok(AuthResponse::json(200, &members))
             }
-            _ => Err(AuthError::NotFound(format!(
-                "no such route: {}",
-                truncate(req.path, 200)
-            ))),
+            ("PATCH", ["organizations", org, "members", member]) => {
+                let user = self.signed_in(req).await?;
+                let b: RoleBody = parse_json(body)?;
+                Ok(AuthResponse::json(200, &self.change_role(&user, org, member, b.role).await?))
+            }
+            ("DELETE", ["organizations", org, "members", member]) => {
+                let user = self.signed_in(req).await?;
+                self.remove_member(&user, org, member).await?;
+                Ok(AuthResponse::empty(204))
+            }
+            ("POST", ["organizations", org, "invitations"]) => {
+                let user = self.signed_in(req).await?;
+                let b: InviteBody = parse_json(body)?;
+                let created = self.invite(&user, org, &b.email, b.role).await?;
+                let mut v = invitation_json(&created.record);
+                v["accept_url"] = json!(created.accept_url);
+                Ok(AuthResponse::json(201, &v))
+            }
+            ("GET" | "HEAD", ["organizations", org, "invitations"]) => {
+                let user = self.signed_in(req).await?;
+                let list: Vec<_> = self.invitations(&user, org).await?.iter().map(invitation_json).collect();
+                Ok(AuthResponse::json(200, &list))
+            }
+            ("DELETE", ["organizations", org, "invitations", id]) => {
+                let user = self.signed_in(req).await?;
+                self.revoke_invitation(&user, org, id).await?;
+                Ok(AuthResponse::empty(204))
+            }
+            ("GET" | "HEAD", ["invitations", token]) => {
+                let inv = self.pending_invitation(token).await?;
+                Ok(AuthResponse::json(
+                    200,
+                    &json!({"organization": {"name": inv.org_name}, "email": inv.email, "expires_at": rfc3339(inv.expires_at)}),
+                )
+                .with_header("referrer-policy", "no-referrer".into()))
+            }
+            ("POST", ["invitations", token, "accept"]) => {
+                let b: AcceptBody =
+                    if body.iter().all(u8::is_ascii_whitespace) { AcceptBody::default() } else { parse_json(body)? };
+                let s = self.accept_invitation(req, token, b.name.as_deref(), b.password.as_deref()).await?;
+                Ok(signed_in(201, &s))
+            }
+            ("GET", ["login", "oidc"]) | ("GET", ["callback"]) => {
+                Err(AuthError::NotFound("no OpenID Connect provider is configured".into()))
+            }
+            (_, ["config" | "signup" | "login" | "logout" | "me"] | ["me", "password"]) => Ok(AuthResponse::json(
+                405,
+                &json!({"error": "method_not_allowed", "message": format!("{} is not allowed on this route", truncate(req.method, 16))}),
+            )),
+            _ => Err(AuthError::NotFound(format!("no such route: {}", truncate(req.path, 200)))),
         }
+    }
+
+    async fn signed_in(&self, req: &RequestView<'_>) -> Result<CurrentUser, AuthError> {
+        Ok(self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?.0)
     }
 
     async fn config_json(&self) -> Result<AuthResponse, AuthError> {
@@ -218,9 +235,7 @@ impl AuthService {
             .oidc
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                json!({ "id": p.id, "name": p.display_name, "login_url": oidc_login_url(i, &p.id) })
-            })
+            .map(|(i, p)| json!({ "id": p.id, "name": p.display_name, "login_url": oidc_login_url(i, &p.id) }))
             .collect();
         Ok(AuthResponse::json(
             200,
@@ -238,12 +253,12 @@ impl AuthService {
     }
 }
 
+fn invitation_json(inv: &InvitationRecord) -> serde_json::Value {
+    json!({"id": inv.id, "email": inv.email, "role": inv.role, "expires_at": rfc3339(inv.expires_at)})
+}
+
 pub(crate) fn oidc_login_url(index: usize, id: &str) -> String {
-    if index == 0 {
-        format!("{API_PREFIX}/login/oidc")
-    } else {
-        format!("{API_PREFIX}/login/oidc?provider={id}")
-    }
+    if index == 0 { format!("{API_PREFIX}/login/oidc") } else { format!("{API_PREFIX}/login/oidc?provider={id}") }
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -260,9 +275,7 @@ pub fn safe_return_to(raw: Option<&str>) -> String {
             if p.starts_with('/')
                 && !p.starts_with("//")
                 && p.len() <= 2048
-                && !p
-                    .chars()
-                    .any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+                && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
         {
             p.to_string()
         }
@@ -277,20 +290,9 @@ mod tests {
     #[test]
     fn return_to_stays_on_this_origin() {
         assert_eq!(safe_return_to(Some("/dash?x=1")), "/dash?x=1");
-        for bad in [
-            "//evil.com",
-            "/\\evil.com",
-            "https://evil.com",
-            "/\t/evil.com",
-            "evil",
-            "/%0a",
-            "/a\nb",
-        ] {
+        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "/\t/evil.com", "evil", "/%0a", "/a\nb"] {
             let got = safe_return_to(Some(bad));
-            assert!(
-                got == "/" || got == bad && !bad.contains('\n'),
-                "{bad:?} -> {got:?}"
-            );
+            assert!(got == "/" || got == bad && !bad.contains('\n'), "{bad:?} -> {got:?}");
         }
         assert_eq!(safe_return_to(Some("//evil.com")), "/");
         assert_eq!(safe_return_to(None), "/");
@@ -298,13 +300,9 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        let e = parse_json::<LoginBody>(br#"{"email": 5, "password": "x"}"#)
-            .err()
-            .map(|e| e.message());
+        let e = parse_json::<LoginBody>(br#"{"email": 5, "password": "x"}"#).err().map(|e| e.message());
         assert_eq!(e.as_deref().map(|m| m.starts_with("email:")), Some(true));
-        let e = parse_json::<LoginBody>(br#"{"password": "x"}"#)
-            .err()
-            .map(|e| e.message());
+        let e = parse_json::<LoginBody>(br#"{"password": "x"}"#).err().map(|e| e.message());
         assert_eq!(e.as_deref().map(|m| m.starts_with("email:")), Some(true));
     }
 }

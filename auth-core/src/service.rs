@@ -10,12 +10,8 @@ use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
-use crate::session::{
-    CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry, random_id,
-};
-use crate::store::{
-    AuthMethod, NewUser, Organization, SessionRecord, Store, StoreError, UserRecord, now,
-};
+use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry, random_id};
+use crate::store::{AuthMethod, NewUser, Organization, SessionRecord, Store, StoreError, UserRecord, now};
 use crate::throttle::Throttle;
 
 /// Failure to start the service.
@@ -113,10 +109,7 @@ impl AuthService {
     }
 
     /// Builds the service on an existing store.
-    pub async fn with_store(
-        config: AuthConfig,
-        store: Arc<dyn Store>,
-    ) -> Result<Self, StartupError> {
+    pub async fn with_store(config: AuthConfig, store: Arc<dyn Store>) -> Result<Self, StartupError> {
         let secret = match &config.jwt_secret {
             JwtSecretSource::Configured(s) => s.clone(),
             JwtSecretSource::Generate => {
@@ -151,10 +144,7 @@ impl AuthService {
             }
         }
         let inner = Inner {
-            cache: SessionCache::new(
-                config.session.cache_capacity,
-                config.session.revalidate_after,
-            ),
+            cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
             throttle: Throttle::new(config.throttle.clone()),
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
@@ -163,9 +153,7 @@ impl AuthService {
             tokens,
             config,
         };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// The validated configuration.
@@ -186,25 +174,11 @@ impl AuthService {
         if self.inner.config.ui_enabled && crate::pages::is_page(path) {
             return RouteKind::Auth;
         }
-        let public = self
-            .inner
-            .config
-            .public_paths
-            .iter()
-            .any(|p| match p.strip_suffix("/*") {
-                Some(prefix) => {
-                    path == prefix
-                        || path
-                            .strip_prefix(prefix)
-                            .is_some_and(|rest| rest.starts_with('/'))
-                }
-                None => p == path,
-            });
-        if public {
-            RouteKind::Public
-        } else {
-            RouteKind::Guarded
-        }
+        let public = self.inner.config.public_paths.iter().any(|p| match p.strip_suffix("/*") {
+            Some(prefix) => path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')),
+            None => p == path,
+        });
+        if public { RouteKind::Public } else { RouteKind::Guarded }
     }
 
     /// The guard without any I/O: answers from the per-instance cache when it can (a token
@@ -247,10 +221,7 @@ impl AuthService {
 
     /// Resolves the session of a request (for auth routes): `Ok(None)` when there is none or it
     /// is invalid.
-    pub(crate) async fn session_of(
-        &self,
-        req: &RequestView<'_>,
-    ) -> Result<Option<(CurrentUser, Carrier)>, AuthError> {
+    pub(crate) async fn session_of(&self, req: &RequestView<'_>) -> Result<Option<(CurrentUser, Carrier)>, AuthError> {
         let (token, carrier) = self.presented(req);
         let Some(token) = token else { return Ok(None) };
         let now = now();
@@ -267,11 +238,7 @@ impl AuthService {
         if let Some(t) = req.bearer() {
             return (Some(t), Carrier::Bearer);
         }
-        (
-            req.cookie(self.inner.cookie.name())
-                .filter(|t| !t.is_empty()),
-            Carrier::Cookie,
-        )
+        (req.cookie(self.inner.cookie.name()).filter(|t| !t.is_empty()), Carrier::Cookie)
     }
 
     fn verified(&self, token: &str, now: i64) -> Option<Arc<TokenEntry>> {
@@ -295,9 +262,7 @@ impl AuthService {
         }
         let view = self.inner.store.load_session(&entry.sid).await?;
         let state = match view {
-            Some(v)
-                if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub =>
-            {
+            Some(v) if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub => {
                 SessionState::Active {
                     user: CurrentUser::from_view(&v),
                     checked_at: Instant::now(),
@@ -307,11 +272,7 @@ impl AuthService {
             _ => SessionState::Revoked,
         };
         self.inner.cache.set_session(Arc::clone(&entry.sid), state);
-        Ok(self
-            .inner
-            .cache
-            .session(&entry.sid)
-            .unwrap_or_else(|| Arc::new(SessionState::Revoked)))
+        Ok(self.inner.cache.session(&entry.sid).unwrap_or_else(|| Arc::new(SessionState::Revoked)))
     }
 
     fn decide(
@@ -323,10 +284,7 @@ impl AuthService {
         state: &SessionState,
         now: i64,
     ) -> GuardOutcome {
-        let SessionState::Active {
-            user, expires_at, ..
-        } = state
-        else {
+        let SessionState::Active { user, expires_at, .. } = state else {
             return self.deny(req, kind, carrier == Carrier::Cookie);
         };
         if *expires_at <= now {
@@ -340,28 +298,20 @@ impl AuthService {
             return GuardOutcome::Respond(AuthResponse::error(&e));
         }
         // Sliding idle timeout: past half the idle window, hand the browser a fresh token.
-        let idle =
-            i64::try_from(self.inner.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
+        let idle = i64::try_from(self.inner.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
         let set_cookie =
-            (carrier == Carrier::Cookie && now - entry.iat > idle / 2 && entry.exp < *expires_at)
-                .then(|| {
-                    let exp = (now.saturating_add(idle)).min(*expires_at);
-                    let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
-                    self.inner.cookie.set(&token, exp - now)
-                });
-        GuardOutcome::Allow {
-            user: Some(user.clone()),
-            set_cookie,
-        }
+            (carrier == Carrier::Cookie && now - entry.iat > idle / 2 && entry.exp < *expires_at).then(|| {
+                let exp = (now.saturating_add(idle)).min(*expires_at);
+                let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
+                self.inner.cookie.set(&token, exp - now)
+            });
+        GuardOutcome::Allow { user: Some(user.clone()), set_cookie }
     }
 
     /// No valid session: public paths pass, navigations go to the login page, the rest get 401.
     fn deny(&self, req: &RequestView<'_>, kind: RouteKind, clear_cookie: bool) -> GuardOutcome {
         if kind == RouteKind::Public {
-            return GuardOutcome::Allow {
-                user: None,
-                set_cookie: None,
-            };
+            return GuardOutcome::Allow { user: None, set_cookie: None };
         }
         let mut resp = if req.is_navigation() {
             let target = match req.query {
@@ -371,8 +321,7 @@ impl AuthService {
             let encoded: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
             AuthResponse::redirect(303, &format!("/login?return_to={encoded}"))
         } else {
-            AuthResponse::error(&AuthError::Unauthenticated)
-                .with_header("www-authenticate", "Bearer".into())
+            AuthResponse::error(&AuthError::Unauthenticated).with_header("www-authenticate", "Bearer".into())
         };
         if clear_cookie {
             resp.headers.push(("set-cookie", self.inner.cookie.clear()));
@@ -383,17 +332,11 @@ impl AuthService {
     /// CSRF for state-changing requests: refuse `Sec-Fetch-Site: cross-site`, then any
     /// `Origin` other than `publicUrl`'s.
     pub(crate) fn check_csrf(&self, req: &RequestView<'_>) -> Result<(), AuthError> {
-        if req
-            .headers
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-        {
+        if req.headers.get("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
             return Err(AuthError::CsrfRejected);
         }
         match req.headers.get("origin") {
-            Some(origin) if !origin.eq_ignore_ascii_case(&self.inner.public_origin) => {
-                Err(AuthError::CsrfRejected)
-            }
+            Some(origin) if !origin.eq_ignore_ascii_case(&self.inner.public_origin) => Err(AuthError::CsrfRejected),
             _ => Ok(()),
         }
     }
@@ -402,13 +345,7 @@ impl AuthService {
     /// `X-Forwarded-For` entry.
     pub(crate) fn client_ip(&self, req: &RequestView<'_>) -> Option<IpAddr> {
         let peer = req.peer?;
-        let trusted = |ip: &IpAddr| {
-            self.inner
-                .config
-                .trusted_proxies
-                .iter()
-                .any(|n| n.contains(ip))
-        };
+        let trusted = |ip: &IpAddr| self.inner.config.trusted_proxies.iter().any(|n| n.contains(ip));
         if !trusted(&peer) {
             return Some(peer);
         }
@@ -446,17 +383,12 @@ impl AuthService {
         }
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
-        let name = clean_name(
-            "name",
-            name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("")),
-        )?;
+        let name = clean_name("name", name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("")))?;
         let org_name = match organization {
             Some(o) => clean_name("organization", o)?,
             None => format!("{name}'s organization"),
         };
-        self.inner
-            .passwords
-            .check_policy("password", password, Some(email.as_str()))?;
+        self.inner.passwords.check_policy("password", password, Some(email.as_str()))?;
         let setup = self.inner.store.needs_setup().await?;
         if !setup && self.inner.config.basic_auth.signup != SignupMode::Open {
             return Err(AuthError::SignupClosed);
@@ -470,9 +402,7 @@ impl AuthService {
         };
         let created = if setup {
             match self.inner.store.create_first_admin(&new, &org_name).await {
-                Err(StoreError::Conflict(_))
-                    if self.inner.config.basic_auth.signup == SignupMode::Open =>
-                {
+                Err(StoreError::Conflict(_)) if self.inner.config.basic_auth.signup == SignupMode::Open => {
                     self.inner.store.create_user_with_org(&new, &org_name).await
                 }
                 Err(StoreError::Conflict(_)) => return Err(AuthError::SignupClosed),
@@ -482,9 +412,7 @@ impl AuthService {
             self.inner.store.create_user_with_org(&new, &org_name).await
         };
         let (user, org) = created.map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                AuthError::Conflict("an account with this email already exists".into())
-            }
+            StoreError::Conflict(_) => AuthError::Conflict("an account with this email already exists".into()),
             other => other.into(),
         })?;
         tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, org_id = %org.id, first_admin = setup);
@@ -555,20 +483,12 @@ impl AuthService {
         let memberships = self.inner.store.user_memberships(&user.id).await?;
         let exp = now.saturating_add(idle).min(record.expires_at);
         let token = self.inner.tokens.issue(&user.id, &record.id, now, exp);
-        let view = crate::store::SessionView {
-            session: record,
-            user: user.clone(),
-            memberships,
-        };
+        let view = crate::store::SessionView { session: record, user: user.clone(), memberships };
         let current = CurrentUser::from_view(&view);
-        let entry = self.inner.cache.insert_token(
-            &token,
-            &self
-                .inner
-                .tokens
-                .verify(&token, now)
-                .map_err(|_| AuthError::Unavailable)?,
-        );
+        let entry = self
+            .inner
+            .cache
+            .insert_token(&token, &self.inner.tokens.verify(&token, now).map_err(|_| AuthError::Unavailable)?);
         self.inner.cache.set_session(
             Arc::clone(&entry.sid),
             SessionState::Active {
@@ -578,10 +498,7 @@ impl AuthService {
             },
         );
         let cookie = self.inner.cookie.set(&token, exp - now);
-        Ok(IssuedSession {
-            cookie,
-            user: current,
-        })
+        Ok(IssuedSession { cookie, user: current })
     }
 
     /// Ends a session everywhere: revoked in the store, refused at once on this instance.
@@ -593,11 +510,7 @@ impl AuthService {
     }
 
     /// Renames the signed-in user.
-    pub(crate) async fn rename(
-        &self,
-        user: &CurrentUser,
-        name: &str,
-    ) -> Result<CurrentUser, AuthError> {
+    pub(crate) async fn rename(&self, user: &CurrentUser, name: &str) -> Result<CurrentUser, AuthError> {
         let name = clean_name("name", name)?;
         self.inner.store.update_user_name(&user.id, &name).await?;
         tracing::info!(target: "auth::audit", event = "rename", user_id = %user.id);
@@ -613,12 +526,7 @@ impl AuthService {
         current: &str,
         new: &str,
     ) -> Result<IssuedSession, AuthError> {
-        let record = self
-            .inner
-            .store
-            .get_user(&user.id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
+        let record = self.inner.store.get_user(&user.id).await?.ok_or(AuthError::Unauthenticated)?;
         let Some(stored) = record.password_hash.as_deref() else {
             return Err(AuthError::invalid(
                 "current_password",
@@ -630,30 +538,15 @@ impl AuthService {
             .throttle
             .check(&record.email, client)
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
-        if !self
-            .inner
-            .passwords
-            .verify(current, Some(stored))
-            .await?
-            .valid
-        {
+        if !self.inner.passwords.verify(current, Some(stored)).await?.valid {
             self.inner.throttle.record_failure(&record.email, client);
             return Err(AuthError::invalid("current_password", "is not correct"));
         }
-        self.inner
-            .passwords
-            .check_policy("new_password", new, Some(&record.email))?;
+        self.inner.passwords.check_policy("new_password", new, Some(&record.email))?;
         let hash = self.inner.passwords.hash(new).await?;
-        self.inner
-            .store
-            .set_password_hash(&record.id, &hash)
-            .await?;
+        self.inner.store.set_password_hash(&record.id, &hash).await?;
         // Every session ends, the caller's included; the caller gets a fresh one.
-        let revoked = self
-            .inner
-            .store
-            .revoke_user_sessions(&record.id, None)
-            .await?;
+        let revoked = self.inner.store.revoke_user_sessions(&record.id, None).await?;
         for sid in &revoked {
             self.inner.cache.revoke(sid);
         }
@@ -692,7 +585,7 @@ impl AuthService {
 }
 
 /// Trims and checks a display name: 1 to 100 characters, no control characters.
-fn clean_name(field: &'static str, raw: &str) -> Result<String, AuthError> {
+pub(crate) fn clean_name(field: &'static str, raw: &str) -> Result<String, AuthError> {
     let name = raw.trim();
     if name.is_empty() {
         return Err(AuthError::invalid(field, "must not be empty"));
@@ -701,10 +594,7 @@ fn clean_name(field: &'static str, raw: &str) -> Result<String, AuthError> {
         return Err(AuthError::invalid(field, "must be at most 100 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(AuthError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(AuthError::invalid(field, "must not contain control characters"));
     }
     Ok(name.to_string())
 }
@@ -714,7 +604,5 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(crate::store::SqliteStore::connect(url).await?));
     }
-    Err(StartupError::Config(format!(
-        "database.url: {url:?} is not supported by this build"
-    )))
+    Err(StartupError::Config(format!("database.url: {url:?} is not supported by this build")))
 }

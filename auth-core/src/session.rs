@@ -73,12 +73,7 @@ pub struct TokenCodec {
 
 impl std::fmt::Debug for TokenCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCodec")
-            .field(
-                "kids",
-                &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>(),
-            )
-            .finish()
+        f.debug_struct("TokenCodec").field("kids", &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>()).finish()
     }
 }
 
@@ -86,11 +81,7 @@ impl TokenCodec {
     /// A codec whose current key is `current`; `previous` keys still verify (rotation).
     ///
     /// `None` when a secret is unusable (empty); config validation refuses those earlier.
-    pub fn new(
-        issuer: &str,
-        current: &Secret<Vec<u8>>,
-        previous: &[Secret<Vec<u8>>],
-    ) -> Option<Self> {
+    pub fn new(issuer: &str, current: &Secret<Vec<u8>>, previous: &[Secret<Vec<u8>>]) -> Option<Self> {
         let mut keys = vec![Key::new(current.expose())?];
         for s in previous {
             keys.push(Key::new(s.expose())?);
@@ -103,11 +94,7 @@ impl TokenCodec {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Some(Self {
-            keys,
-            validation,
-            issuer: issuer.to_string(),
-        })
+        Some(Self { keys, validation, issuer: issuer.to_string() })
     }
 
     /// Signs claims for `sub`/`sid`.
@@ -139,15 +126,13 @@ impl TokenCodec {
             return Err(TokenRejection::Invalid);
         }
         let kid = header.kid.as_deref().ok_or(TokenRejection::Invalid)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .ok_or(TokenRejection::Invalid)?;
-        let data = jsonwebtoken::decode::<SessionClaims>(token, &key.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                _ => TokenRejection::Invalid,
+        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenRejection::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<SessionClaims>(token, &key.decoding, &self.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                    _ => TokenRejection::Invalid,
+                }
             })?;
         let c = data.claims;
         if c.iat > now + LEEWAY_SECS || c.exp <= c.iat || c.sid.is_empty() || c.sub.is_empty() {
@@ -171,11 +156,7 @@ pub struct CookieSpec {
 impl CookieSpec {
     /// From the config: `__Host-` prefix and `Secure` when `publicUrl` is https.
     pub fn new(config: &AuthConfig) -> Self {
-        Self {
-            name: config.cookie_name(),
-            secure: config.is_https(),
-            same_site: config.session.same_site,
-        }
+        Self { name: config.cookie_name(), secure: config.is_https(), same_site: config.session.same_site }
     }
 
     /// The cookie's name.
@@ -189,10 +170,7 @@ impl CookieSpec {
             SameSite::Strict => "Strict",
         };
         let secure = if self.secure { "; Secure" } else { "" };
-        format!(
-            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}",
-            self.name
-        )
+        format!("{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}", self.name)
     }
 
     /// A cookie holding `token` until `max_age` seconds from now.
@@ -248,11 +226,7 @@ impl CurrentUser {
 
     /// The user's role in organization `org_id`, if a member.
     pub fn role_in(&self, org_id: &str) -> Option<Role> {
-        self.0
-            .organizations
-            .iter()
-            .find(|m| m.id == org_id)
-            .map(|m| m.role)
+        self.0.organizations.iter().find(|m| m.id == org_id).map(|m| m.role)
     }
 
     /// Whether the user has at least `role` in `org_id` (admins satisfy `member`).
@@ -281,11 +255,7 @@ pub(crate) struct TokenEntry {
 #[derive(Debug)]
 pub(crate) enum SessionState {
     /// Valid as of `checked_at`.
-    Active {
-        user: CurrentUser,
-        checked_at: Instant,
-        expires_at: i64,
-    },
+    Active { user: CurrentUser, checked_at: Instant, expires_at: i64 },
     /// Revoked (or gone): refuse without asking the store.
     Revoked,
 }
@@ -340,8 +310,7 @@ impl SessionCache {
     }
 
     pub(crate) fn revoke(&self, sid: &str) {
-        self.sessions
-            .insert(Arc::from(sid), Arc::new(SessionState::Revoked));
+        self.sessions.insert(Arc::from(sid), Arc::new(SessionState::Revoked));
     }
 
     /// Forgets what is known of a session, so the next request asks the store.
@@ -370,35 +339,21 @@ mod tests {
         let old = codec();
         let t = old.issue("u1", "s1", 1000, 2000);
         assert_eq!(old.verify(&t, 1500).map(|c| c.sid), Ok("s1".into()));
-        let rotated = TokenCodec::new(
-            "http://127.0.0.1:3000",
-            &Secret::new(vec![9u8; 32]),
-            &[Secret::new(vec![7u8; 32])],
-        )
-        .expect("codec");
+        let rotated =
+            TokenCodec::new("http://127.0.0.1:3000", &Secret::new(vec![9u8; 32]), &[Secret::new(vec![7u8; 32])])
+                .expect("codec");
         assert!(rotated.verify(&t, 1500).is_ok(), "old key still verifies");
         let fresh = rotated.issue("u1", "s2", 1000, 2000);
-        assert!(
-            old.verify(&fresh, 1500).is_err(),
-            "removed key no longer verifies"
-        );
+        assert!(old.verify(&fresh, 1500).is_err(), "removed key no longer verifies");
         assert_eq!(old.verify(&t, 2100), Err(TokenRejection::Expired));
-        assert_eq!(
-            old.verify(&t, 500),
-            Err(TokenRejection::Invalid),
-            "iat in the future"
-        );
+        assert_eq!(old.verify(&t, 500), Err(TokenRejection::Invalid), "iat in the future");
     }
 
     #[test]
     fn cookie_attributes() {
-        let mut cfg =
-            AuthConfig::from_yaml("publicUrl: https://auth.example.com", |_| None).expect("cfg");
+        let mut cfg = AuthConfig::from_yaml("publicUrl: https://auth.example.com", |_| None).expect("cfg");
         let c = CookieSpec::new(&cfg).set("tok", 60);
-        assert_eq!(
-            c,
-            "__Host-auth_session=tok; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
-        );
+        assert_eq!(c, "__Host-auth_session=tok; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
         cfg.public_url = url::Url::parse("http://127.0.0.1:3000").expect("url");
         assert!(!CookieSpec::new(&cfg).set("tok", 60).contains("Secure"));
     }

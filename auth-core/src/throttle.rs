@@ -36,17 +36,11 @@ const MAX_ENTRIES: usize = 100_000;
 impl Throttle {
     /// A throttle with the given limits.
     pub fn new(config: ThrottleConfig) -> Self {
-        Self {
-            config,
-            entries: Mutex::new(HashMap::new()),
-        }
+        Self { config, entries: Mutex::new(HashMap::new()) }
     }
 
     fn keys(account: &str, client: Option<IpAddr>) -> [Option<Key>; 2] {
-        [
-            Some(Key::Account(account.to_string())),
-            client.map(Key::Client),
-        ]
+        [Some(Key::Account(account.to_string())), client.map(Key::Client)]
     }
 
     /// `Err(retry_after)` while the account or the client is locked.
@@ -80,11 +74,7 @@ impl Throttle {
                 Key::Account(_) => self.config.max_failures_per_account,
                 Key::Client(_) => self.config.max_failures_per_client,
             };
-            let e = entries.entry(key).or_insert(Entry {
-                failures: 0,
-                last_failure: now,
-                locked_until: None,
-            });
+            let e = entries.entry(key).or_insert(Entry { failures: 0, last_failure: now, locked_until: None });
             // Counts decay: a quiet period as long as the longest lock starts afresh.
             if now.duration_since(e.last_failure) > self.config.max_lockout {
                 e.failures = 0;
@@ -93,11 +83,7 @@ impl Throttle {
             e.last_failure = now;
             if e.failures >= limit {
                 let doublings = (e.failures - limit).min(16);
-                let lock = self
-                    .config
-                    .lockout
-                    .saturating_mul(1 << doublings)
-                    .min(self.config.max_lockout);
+                let lock = self.config.lockout.saturating_mul(1 << doublings).min(self.config.max_lockout);
                 e.locked_until = Some(now + lock);
                 longest = longest.max(Some(lock));
             }
@@ -130,11 +116,7 @@ mod tests {
         assert_eq!(t.record_failure("a", ip), Some(Duration::from_secs(30)));
         assert!(t.check("a", ip).is_err());
         assert!(t.check("b", ip).is_ok(), "other accounts unaffected");
-        assert_eq!(
-            t.record_failure("a", ip),
-            Some(Duration::from_secs(60)),
-            "backoff doubles"
-        );
+        assert_eq!(t.record_failure("a", ip), Some(Duration::from_secs(60)), "backoff doubles");
         t.record_success("a");
         assert!(t.check("a", ip).is_ok());
     }

@@ -12,21 +12,14 @@ pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
 
 impl HeaderSource for Headers<'_> {
     fn get_nth(&self, name: &str, n: usize) -> Option<&str> {
-        self.0
-            .get_all(name)
-            .iter()
-            .nth(n)
-            .and_then(|v| v.to_str().ok())
+        self.0.get_all(name).iter().nth(n).and_then(|v| v.to_str().ok())
     }
 }
 
 /// The peer address, from axum's `ConnectInfo` or a plain `SocketAddr` extension.
 pub(crate) fn peer<B>(req: &Request<B>) -> Option<std::net::IpAddr> {
     #[cfg(feature = "axum")]
-    if let Some(info) = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-    {
+    if let Some(info) = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>() {
         return Some(info.0.ip());
     }
     req.extensions().get::<SocketAddr>().map(SocketAddr::ip)

@@ -42,11 +42,7 @@ mod axum_impl {
     impl IntoResponse for CurrentUserRejection {
         fn into_response(self) -> Response {
             let (status, code, message) = match self {
-                Self::Unauthenticated => (
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "sign-in required",
-                ),
+                Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "sign-in required"),
                 Self::LayerMissing => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -54,22 +50,14 @@ mod axum_impl {
                 ),
             };
             let body = format!(r#"{{"error":"{code}","message":"{message}"}}"#);
-            (
-                status,
-                [(http::header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
+            (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
         }
     }
 
     impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         type Rejection = CurrentUserRejection;
 
-        async fn from_request_parts(
-            parts: &mut Parts,
-            _state: &S,
-        ) -> Result<Self, Self::Rejection> {
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
             if let Some(user) = parts.extensions.get::<CurrentUser>() {
                 return Ok(user.clone());
             }
@@ -83,10 +71,7 @@ mod axum_impl {
     impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
         type Rejection = std::convert::Infallible;
 
-        async fn from_request_parts(
-            parts: &mut Parts,
-            _state: &S,
-        ) -> Result<Option<Self>, Self::Rejection> {
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
             Ok(parts.extensions.get::<CurrentUser>().cloned())
         }
     }
@@ -94,3 +79,85 @@ mod axum_impl {
 
 #[cfg(feature = "axum")]
 pub use axum_impl::CurrentUserRejection;
+
+/// A role requirement for [`OrgRole`]: [`Admin`] or [`Member`].
+pub trait RequiredRole: Send + Sync + 'static {
+    /// The least role that passes (admins pass `Member`).
+    const ROLE: auth_core::Role;
+}
+
+/// Requires the admin role.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+/// Requires membership (any role).
+#[derive(Debug, Clone, Copy)]
+pub struct Member;
+
+impl RequiredRole for Admin {
+    const ROLE: auth_core::Role = auth_core::Role::Admin;
+}
+impl RequiredRole for Member {
+    const ROLE: auth_core::Role = auth_core::Role::Member;
+}
+
+/// The signed-in user, checked to hold role `R` in the organization named by the route's
+/// `{org}` path parameter (axum extractor). Non-members get 404, members without the role 403.
+#[derive(Debug, Clone)]
+pub struct OrgRole<R> {
+    /// The signed-in user.
+    pub user: CurrentUser,
+    /// The organization id from the path.
+    pub org_id: String,
+    /// The user's actual role there.
+    pub role: auth_core::Role,
+    _required: std::marker::PhantomData<R>,
+}
+
+/// [`OrgRole`] requiring the admin role.
+pub type OrgAdmin = OrgRole<Admin>;
+/// [`OrgRole`] requiring membership.
+pub type OrgMember = OrgRole<Member>;
+
+#[cfg(feature = "axum")]
+mod axum_roles {
+    use axum::extract::RawPathParams;
+    use axum_core::extract::FromRequestParts;
+    use axum_core::response::{IntoResponse, Response};
+    use http::request::Parts;
+
+    use super::{CurrentUser, OrgRole, RequiredRole};
+
+    /// Why an [`OrgRole`] extractor refused: the core's error, as its JSON body.
+    #[derive(Debug)]
+    pub struct RoleRejection(pub auth_core::AuthError);
+
+    impl IntoResponse for RoleRejection {
+        fn into_response(self) -> Response {
+            crate::convert::response(auth_core::AuthResponse::error(&self.0)).into_response()
+        }
+    }
+
+    impl<S: Send + Sync, R: RequiredRole> FromRequestParts<S> for OrgRole<R> {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+            let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let params = RawPathParams::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+            let org_id = params
+                .iter()
+                .find(|(k, _)| *k == "org")
+                .map(|(_, v)| v.to_string())
+                .ok_or_else(|| {
+                    RoleRejection(auth_core::AuthError::invalid("org", "the route has no {org} path parameter"))
+                        .into_response()
+                })?;
+            let role = user.require(&org_id, R::ROLE).map_err(|e| RoleRejection(e).into_response())?;
+            Ok(Self { user, org_id, role, _required: std::marker::PhantomData })
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+pub use axum_roles::RoleRejection;

@@ -33,23 +33,15 @@ pin_project! {
 
 impl<F, B, E> ResponseFuture<F, B, E> {
     pub(crate) fn ready(response: Response<Full<Bytes>>) -> Self {
-        Self {
-            state: State::Ready {
-                response: Some(response),
-            },
-        }
+        Self { state: State::Ready { response: Some(response) } }
     }
 
     pub(crate) fn inner(future: F, set_cookie: Option<HeaderValue>) -> Self {
-        Self {
-            state: State::Inner { future, set_cookie },
-        }
+        Self { state: State::Inner { future, set_cookie } }
     }
 
     pub(crate) fn boxed(future: BoxFuture<Result<Response<AuthBody<B>>, E>>) -> Self {
-        Self {
-            state: State::Boxed { future },
-        }
+        Self { state: State::Boxed { future } }
     }
 }
 
@@ -68,9 +60,7 @@ where
             StateProj::Inner { future, set_cookie } => {
                 let mut response = std::task::ready!(future.poll(cx))?;
                 if let Some(cookie) = set_cookie.take() {
-                    response
-                        .headers_mut()
-                        .append(http::header::SET_COOKIE, cookie);
+                    response.headers_mut().append(http::header::SET_COOKIE, cookie);
                 }
                 Poll::Ready(Ok(response.map(Either::Left)))
             }

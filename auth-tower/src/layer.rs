@@ -24,9 +24,6 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthMiddleware<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthMiddleware {
-            inner,
-            auth: self.auth.clone(),
-        }
+        AuthMiddleware { inner, auth: self.auth.clone() }
     }
 }

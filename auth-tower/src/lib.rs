@@ -21,9 +21,9 @@ mod future;
 mod layer;
 mod service;
 
-pub use extract::CurrentUser;
+pub use extract::{Admin, CurrentUser, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
 #[cfg(feature = "axum")]
-pub use extract::CurrentUserRejection;
+pub use extract::{CurrentUserRejection, RoleRejection};
 pub use future::{AuthBody, ResponseFuture};
 pub use layer::AuthLayer;
 pub use service::AuthMiddleware;

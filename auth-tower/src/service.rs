@@ -85,9 +85,7 @@ where
                             attach(&mut req, user);
                             let mut response = inner.call(req).await?;
                             if let Some(cookie) = cookie_header(set_cookie) {
-                                response
-                                    .headers_mut()
-                                    .append(http::header::SET_COOKIE, cookie);
+                                response.headers_mut().append(http::header::SET_COOKIE, cookie);
                             }
                             Ok(response.map(Either::Left))
                         }
@@ -106,20 +104,14 @@ where
     B::Error: Into<BoxError>,
 {
     let max = auth.config().max_body_bytes;
-    let declared = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return auth.payload_too_large();
     }
     let (parts, body) = req.into_parts();
     let bytes: Bytes = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return auth.payload_too_large();
         }
         Err(_) => Bytes::new(),

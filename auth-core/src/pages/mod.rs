@@ -56,14 +56,12 @@ button,.button{{display:inline-block;margin-top:1rem;padding:.55rem 1rem;border:
 }
 
 fn message(kind: &str, text: Option<&str>) -> String {
-    text.map(|t| format!(r#"<p class="{kind}" role="alert">{}</p>"#, escape(t)))
-        .unwrap_or_default()
+    text.map(|t| format!(r#"<p class="{kind}" role="alert">{}</p>"#, escape(t))).unwrap_or_default()
 }
 
 fn form_fields(body: &[u8]) -> Value {
-    let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-        .collect();
+    let map: serde_json::Map<String, Value> =
+        url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
     Value::Object(map)
 }
 
@@ -72,20 +70,13 @@ fn field<'a>(form: &'a Value, name: &str) -> &'a str {
 }
 
 /// Serves a page (GET renders, POST handles its form).
-pub(crate) async fn handle(
-    service: &AuthService,
-    req: &RequestView<'_>,
-    body: &[u8],
-) -> AuthResponse {
+pub(crate) async fn handle(service: &AuthService, req: &RequestView<'_>, body: &[u8]) -> AuthResponse {
     if req.is_unsafe_method() {
         if req.method != "POST" || req.path == "/signup" && !service.config().basic_auth.enabled {
             return AuthResponse::html(405, layout("Not allowed", "<h1>Method not allowed</h1>"));
         }
         if let Err(e) = service.check_csrf(req) {
-            return AuthResponse::html(
-                e.status(),
-                layout("Refused", &message("error", Some(&e.message()))),
-            );
+            return AuthResponse::html(e.status(), layout("Refused", &message("error", Some(&e.message()))));
         }
     }
     let result = match (req.path, req.method) {
@@ -105,12 +96,7 @@ pub(crate) async fn handle(
         ("/settings/personal", _) => personal_page(service, req, None, None).await,
         _ => Err(AuthError::NotFound("no such page".into())),
     };
-    result.unwrap_or_else(|e| {
-        AuthResponse::html(
-            e.status(),
-            layout("Error", &message("error", Some(&e.message()))),
-        )
-    })
+    result.unwrap_or_else(|e| AuthResponse::html(e.status(), layout("Error", &message("error", Some(&e.message())))))
 }
 
 async fn login_page(
@@ -145,17 +131,15 @@ async fn login_page(
         ));
     }
     if cfg.basic_auth.enabled && (needs_setup || cfg.basic_auth.signup == SignupMode::Open) {
-        html.push_str(r#"<hr><p class="muted">New here?</p><p><a class="button" href="/signup">Create Account</a></p>"#);
+        html.push_str(
+            r#"<hr><p class="muted">New here?</p><p><a class="button" href="/signup">Create Account</a></p>"#,
+        );
     }
     let status = error.map_or(200, AuthError::status);
     Ok(AuthResponse::html(status, layout("Sign in", &html)))
 }
 
-async fn login_post(
-    service: &AuthService,
-    req: &RequestView<'_>,
-    form: &Value,
-) -> Result<AuthResponse, AuthError> {
+async fn login_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
     let email = field(form, "email");
     match service.login(req, email, field(form, "password")).await {
         Ok(s) => {
@@ -165,18 +149,14 @@ async fn login_post(
         Err(e) => {
             let mut page = login_page(service, req, Some(&e), email).await?;
             if let AuthError::RateLimited { retry_after } = &e {
-                page.headers
-                    .push(("retry-after", retry_after.as_secs().max(1).to_string()));
+                page.headers.push(("retry-after", retry_after.as_secs().max(1).to_string()));
             }
             Ok(page)
         }
     }
 }
 
-async fn logout_post(
-    service: &AuthService,
-    req: &RequestView<'_>,
-) -> Result<AuthResponse, AuthError> {
+async fn logout_post(service: &AuthService, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
     if let Some(user) = signed_in_user(service, req).await? {
         service.logout(&user).await?;
     }
@@ -206,12 +186,7 @@ async fn signup_page(
         .basic_auth
         .valid_email_domain
         .as_deref()
-        .map(|d| {
-            format!(
-                "<p class=\"muted\">Only addresses at {} may sign up.</p>",
-                escape(d)
-            )
-        })
+        .map(|d| format!("<p class=\"muted\">Only addresses at {} may sign up.</p>", escape(d)))
         .unwrap_or_default();
     let html = format!(
         r#"<h1>Create Account</h1>{intro}{domain}{err}
@@ -228,32 +203,18 @@ async fn signup_page(
         email = escape(field(form, "email")),
         min = cfg.basic_auth.min_password_length,
     );
-    Ok(AuthResponse::html(
-        error.map_or(200, AuthError::status),
-        layout("Create Account", &html),
-    ))
+    Ok(AuthResponse::html(error.map_or(200, AuthError::status), layout("Create Account", &html)))
 }
 
 async fn signup_post(service: &AuthService, form: &Value) -> Result<AuthResponse, AuthError> {
     let opt = |k: &str| Some(field(form, k)).filter(|v| !v.trim().is_empty());
-    match service
-        .signup(
-            field(form, "email"),
-            field(form, "password"),
-            opt("name"),
-            opt("organization"),
-        )
-        .await
-    {
+    match service.signup(field(form, "email"), field(form, "password"), opt("name"), opt("organization")).await {
         Ok((s, _)) => Ok(AuthResponse::redirect(303, "/").with_header("set-cookie", s.cookie)),
         Err(e) => signup_page(service, Some(&e), form).await,
     }
 }
 
-async fn signed_in_user(
-    service: &AuthService,
-    req: &RequestView<'_>,
-) -> Result<Option<CurrentUser>, AuthError> {
+async fn signed_in_user(service: &AuthService, req: &RequestView<'_>) -> Result<Option<CurrentUser>, AuthError> {
     Ok(service.session_of(req).await?.map(|(u, _)| u))
 }
 
@@ -264,10 +225,7 @@ async fn personal_page(
     ok: Option<&str>,
 ) -> Result<AuthResponse, AuthError> {
     let Some(user) = signed_in_user(service, req).await? else {
-        return Ok(AuthResponse::redirect(
-            303,
-            "/login?return_to=%2Fsettings%2Fpersonal",
-        ));
+        return Ok(AuthResponse::redirect(303, "/login?return_to=%2Fsettings%2Fpersonal"));
     };
     let password_form = if user.auth_method == crate::store::AuthMethod::Password {
         r#"<hr><h2>Password</h2>
@@ -291,22 +249,12 @@ async fn personal_page(
         email = escape(&user.email),
         name = escape(&user.name),
     );
-    Ok(AuthResponse::html(
-        error.map_or(200, AuthError::status),
-        layout("Personal settings", &html),
-    ))
+    Ok(AuthResponse::html(error.map_or(200, AuthError::status), layout("Personal settings", &html)))
 }
 
-async fn personal_post(
-    service: &AuthService,
-    req: &RequestView<'_>,
-    form: &Value,
-) -> Result<AuthResponse, AuthError> {
+async fn personal_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
     let Some(user) = signed_in_user(service, req).await? else {
-        return Ok(AuthResponse::redirect(
-            303,
-            "/login?return_to=%2Fsettings%2Fpersonal",
-        ));
+        return Ok(AuthResponse::redirect(303, "/login?return_to=%2Fsettings%2Fpersonal"));
     };
     match field(form, "action") {
         "name" => match service.rename(&user, field(form, "name")).await {
@@ -315,16 +263,10 @@ async fn personal_post(
         },
         "password" => {
             match service
-                .change_password(
-                    req,
-                    &user,
-                    field(form, "current_password"),
-                    field(form, "new_password"),
-                )
+                .change_password(req, &user, field(form, "current_password"), field(form, "new_password"))
                 .await
             {
-                Ok(s) => Ok(AuthResponse::redirect(303, "/settings/personal")
-                    .with_header("set-cookie", s.cookie)),
+                Ok(s) => Ok(AuthResponse::redirect(303, "/settings/personal").with_header("set-cookie", s.cookie)),
                 Err(e) => personal_page(service, req, Some(&e), None).await,
             }
         }

@@ -74,11 +74,7 @@ impl AuthMethod {
     }
 
     fn parse(s: &str) -> Self {
-        if s == "oidc" {
-            Self::Oidc
-        } else {
-            Self::Password
-        }
+        if s == "oidc" { Self::Oidc } else { Self::Password }
     }
 }
 
@@ -158,6 +154,70 @@ pub struct SessionView {
     pub memberships: Vec<Membership>,
 }
 
+/// A member of an organization, as listed to its members.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Member {
+    /// User id.
+    pub user_id: String,
+    /// Lower-case email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role in the organization.
+    pub role: Role,
+}
+
+/// An invitation as stored (the token itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    /// Invitation id (UUID).
+    pub id: String,
+    /// Organization id.
+    pub org_id: String,
+    /// Organization name.
+    pub org_name: String,
+    /// Lower-case email the invitation is bound to.
+    pub email: String,
+    /// Role granted on acceptance.
+    pub role: Role,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Set once accepted.
+    pub accepted: bool,
+    /// Set once revoked or replaced.
+    pub revoked: bool,
+}
+
+/// A new invitation to insert.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    /// Invitation id (UUID).
+    pub id: String,
+    /// Organization id.
+    pub org_id: String,
+    /// Lower-case email.
+    pub email: String,
+    /// Role granted on acceptance.
+    pub role: Role,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Inviting user id.
+    pub invited_by: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Who accepts an invitation.
+#[derive(Debug, Clone)]
+pub enum Acceptor {
+    /// A new account to create.
+    New(NewUser),
+    /// An existing user (signed in with the invited email).
+    Existing(String),
+}
+
 /// The persistence the core needs. Implementations must be safe to share between instances
 /// of the application (several processes on one store).
 #[async_trait]
@@ -166,17 +226,9 @@ pub trait Store: Send + Sync + 'static {
     async fn needs_setup(&self) -> StoreResult<bool>;
     /// Creates the first admin and its organization, exactly once across all instances;
     /// [`StoreError::Conflict`] when setup already happened.
-    async fn create_first_admin(
-        &self,
-        user: &NewUser,
-        org_name: &str,
-    ) -> StoreResult<(UserRecord, Organization)>;
+    async fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
     /// Creates a user and their own organization (open signup).
-    async fn create_user_with_org(
-        &self,
-        user: &NewUser,
-        org_name: &str,
-    ) -> StoreResult<(UserRecord, Organization)>;
+    async fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
     /// Looks a user up by lower-case email.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     /// Looks a user up by id.
@@ -194,11 +246,34 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes one session.
     async fn revoke_session(&self, id: &str) -> StoreResult<()>;
     /// Revokes every live session of a user except `keep`; returns the revoked ids.
-    async fn revoke_user_sessions(
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>>;
+    /// Ids of the live (not revoked, not expired) sessions of a user.
+    async fn live_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// The user's role in an organization, read fresh from the store.
+    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
+    /// The organization's members.
+    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
+    /// Changes a member's role; [`StoreError::Conflict`] when it would leave no admin,
+    /// [`StoreError::NotFound`] when not a member.
+    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    /// Removes a member; [`StoreError::Conflict`] for the last admin.
+    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Stores an invitation, revoking any pending one for the same organization and email.
+    async fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
+    /// Pending (not accepted, revoked or expired) invitations of an organization.
+    async fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    /// Revokes a pending invitation; [`StoreError::NotFound`] if there is none.
+    async fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()>;
+    /// Finds an invitation by token hash, whatever its state.
+    async fn find_invitation(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
+    /// Accepts a pending invitation exactly once (also under concurrency): creates the account
+    /// if new and the membership. [`StoreError::NotFound`] when not pending any more,
+    /// [`StoreError::Conflict`] when the new account's email is taken.
+    async fn accept_invitation(
         &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>>;
+        token_hash: &str,
+        acceptor: &Acceptor,
+    ) -> StoreResult<(UserRecord, InvitationRecord)>;
     /// Returns the persisted session secret, storing `candidate` first if there is none.
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }

@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    AuthMethod, Membership, NewUser, Organization, Role, SessionRecord, SessionView, Store,
-    StoreError, StoreResult, UserRecord, now,
+    Acceptor, AuthMethod, InvitationRecord, Member, Membership, NewInvitation, NewUser, Organization, Role,
+    SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord, now,
 };
 
 /// A [`Store`] on a SQLite file, safe to share between processes on one machine.
@@ -23,9 +21,7 @@ pub struct SqliteStore {
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict("already exists".into())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
         _ => StoreError::Unavailable(e.to_string()),
     }
 }
@@ -33,23 +29,36 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 type UserRow = (String, String, String, Option<String>, i64);
 
 fn user(row: UserRow) -> UserRecord {
-    UserRecord {
-        id: row.0,
-        email: row.1,
-        name: row.2,
-        password_hash: row.3,
-        created_at: row.4,
-    }
+    UserRecord { id: row.0, email: row.1, name: row.2, password_hash: row.3, created_at: row.4 }
 }
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("initial"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("migrations/0001_initial.sql")),
-        false,
-    )])
+    let m = |version, name, sql: &'static str| {
+        Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(sql), false)
+    };
+    Migrator::with_migrations(vec![
+        m(1, "initial", include_str!("migrations/0001_initial.sql")),
+        m(2, "invitations", include_str!("migrations/0002_invitations.sql")),
+    ])
+}
+
+type InvitationRow = (String, String, String, String, String, i64, i64, Option<i64>, Option<i64>);
+
+const INVITATION_COLUMNS: &str =
+    "i.id, i.org_id, o.name, i.email, i.role, i.created_at, i.expires_at, i.accepted_at, i.revoked_at";
+
+fn invitation(row: InvitationRow) -> InvitationRecord {
+    InvitationRecord {
+        id: row.0,
+        org_id: row.1,
+        org_name: row.2,
+        email: row.3,
+        role: Role::parse(&row.4).unwrap_or(Role::Member),
+        created_at: row.5,
+        expires_at: row.6,
+        accepted: row.7.is_some(),
+        revoked: row.8.is_some(),
+    }
 }
 
 impl SqliteStore {
@@ -66,9 +75,8 @@ impl SqliteStore {
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -76,10 +84,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        migrator()
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        migrator().run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool })
     }
 
@@ -89,26 +94,19 @@ impl SqliteStore {
         org_name: &str,
     ) -> StoreResult<(UserRecord, Organization)> {
         let ts = now();
-        sqlx::query(
-            "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&user.id)
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(&user.password_hash)
-        .bind(ts)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| match unavailable(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict("an account with this email already exists".into())
-            }
-            other => other,
-        })?;
-        let org = Organization {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: org_name.to_string(),
-        };
+        sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(ts)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| match unavailable(e) {
+                StoreError::Conflict(_) => StoreError::Conflict("an account with this email already exists".into()),
+                other => other,
+            })?;
+        let org = Organization { id: uuid::Uuid::new_v4().to_string(), name: org_name.to_string() };
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
             .bind(&org.id)
             .bind(&org.name)
@@ -116,15 +114,13 @@ impl SqliteStore {
             .execute(&mut **tx)
             .await
             .map_err(unavailable)?;
-        sqlx::query(
-            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)",
-        )
-        .bind(&org.id)
-        .bind(&user.id)
-        .bind(ts)
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)")
+            .bind(&org.id)
+            .bind(&user.id)
+            .bind(ts)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
         let record = UserRecord {
             id: user.id.clone(),
             email: user.email.clone(),
@@ -146,75 +142,51 @@ impl Store for SqliteStore {
         Ok(done.is_none())
     }
 
-    async fn create_first_admin(
-        &self,
-        user: &NewUser,
-        org_name: &str,
-    ) -> StoreResult<(UserRecord, Organization)> {
+    async fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)> {
         // IMMEDIATE takes the write lock up front: concurrent setups queue instead of racing.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let inserted = sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(now())
+            .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        let inserted = sqlx::query(
-            "INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
         if inserted.rows_affected() != 1 {
-            return Err(StoreError::Conflict(
-                "setup has already been completed".into(),
-            ));
+            return Err(StoreError::Conflict("setup has already been completed".into()));
         }
         let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(out)
     }
 
-    async fn create_user_with_org(
-        &self,
-        user: &NewUser,
-        org_name: &str,
-    ) -> StoreResult<(UserRecord, Organization)> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+    async fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
+        sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(now())
+            .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        let out = Self::insert_user_and_org(&mut tx, user, org_name).await?;
-        sqlx::query(
-            "INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok(out)
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?",
-        )
-        .bind(email)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE email = ?")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
         Ok(row.map(user))
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
         Ok(row.map(user))
     }
 
@@ -225,11 +197,7 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
-        if r.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
@@ -239,11 +207,7 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
-        if r.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
@@ -257,9 +221,7 @@ impl Store for SqliteStore {
         .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(id, name, role)| {
-                Role::parse(&role).map(|role| Membership { id, name, role })
-            })
+            .filter_map(|(id, name, role)| Role::parse(&role).map(|role| Membership { id, name, role }))
             .collect())
     }
 
@@ -299,11 +261,7 @@ impl Store for SqliteStore {
             expires_at,
             revoked: revoked_at.is_some(),
         };
-        Ok(Some(SessionView {
-            session,
-            user,
-            memberships,
-        }))
+        Ok(Some(SessionView { session, user, memberships }))
     }
 
     async fn revoke_session(&self, id: &str) -> StoreResult<()> {
@@ -316,11 +274,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_user_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
+    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>> {
         let ids: Vec<String> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id != ? RETURNING id",
         )
@@ -333,13 +287,241 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        sqlx::query("INSERT INTO signing_keys (id, secret, created_at) VALUES ('session', ?, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(candidate)
+    async fn live_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?")
+            .bind(user_id)
             .bind(now())
-            .execute(&self.pool)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>> {
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?")
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
+        Ok(role.as_deref().and_then(Role::parse))
+    }
+
+    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.name, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = ? ORDER BY m.created_at, u.email",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user_id, email, name, role)| {
+                Role::parse(&role).map(|role| Member { user_id, email, name, role })
+            })
+            .collect())
+    }
+
+    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?")
+                .bind(org_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        let Some(current) = current else { return Err(StoreError::NotFound) };
+        if current == "admin" && role != Role::Admin && admin_count(&mut tx, org_id).await? <= 1 {
+            return Err(StoreError::Conflict("the last admin cannot be demoted".into()));
+        }
+        sqlx::query("UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?")
+            .bind(role.as_str())
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?")
+                .bind(org_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        let Some(current) = current else { return Err(StoreError::NotFound) };
+        if current == "admin" && admin_count(&mut tx, org_id).await? <= 1 {
+            return Err(StoreError::Conflict("the last admin cannot be removed".into()));
+        }
+        sqlx::query("DELETE FROM memberships WHERE org_id = ? AND user_id = ?")
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn create_invitation(&self, inv: &NewInvitation) -> StoreResult<InvitationRecord> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let ts = now();
+        sqlx::query(
+            "UPDATE invitations SET revoked_at = ? WHERE org_id = ? AND email = ? \
+             AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(ts)
+        .bind(&inv.org_id)
+        .bind(&inv.email)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&inv.id)
+        .bind(&inv.org_id)
+        .bind(&inv.email)
+        .bind(inv.role.as_str())
+        .bind(&inv.token_hash)
+        .bind(&inv.invited_by)
+        .bind(ts)
+        .bind(inv.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let row: InvitationRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.id = ?"
+        )))
+        .bind(&inv.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(invitation(row))
+    }
+
+    async fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>> {
+        let rows: Vec<InvitationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id \
+             WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? \
+             ORDER BY i.created_at"
+        )))
+        .bind(org_id)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows.into_iter().map(invitation).collect())
+    }
+
+    async fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()> {
+        let r = sqlx::query(
+            "UPDATE invitations SET revoked_at = ? WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(id)
+        .bind(org_id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn find_invitation(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>> {
+        let row: Option<InvitationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.token_hash = ?"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(invitation))
+    }
+
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        acceptor: &Acceptor,
+    ) -> StoreResult<(UserRecord, InvitationRecord)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let ts = now();
+        let claimed = sqlx::query(
+            "UPDATE invitations SET accepted_at = ? WHERE token_hash = ? \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(ts)
+        .bind(token_hash)
+        .bind(ts)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if claimed.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let row: InvitationRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.token_hash = ?"
+        )))
+        .bind(token_hash)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let inv = invitation(row);
+        let user_id = match acceptor {
+            Acceptor::New(user) => {
+                sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+                    .bind(&user.id)
+                    .bind(&user.email)
+                    .bind(&user.name)
+                    .bind(&user.password_hash)
+                    .bind(ts)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match unavailable(e) {
+                        StoreError::Conflict(_) => {
+                            StoreError::Conflict("an account with this email already exists".into())
+                        }
+                        other => other,
+                    })?;
+                user.id.clone()
+            }
+            Acceptor::Existing(id) => id.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (org_id, user_id) DO NOTHING",
+        )
+        .bind(&inv.org_id)
+        .bind(&user_id)
+        .bind(inv.role.as_str())
+        .bind(ts)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let row: UserRow = sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE id = ?")
+            .bind(&user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok((user(row), inv))
+    }
+
+    async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO signing_keys (id, secret, created_at) VALUES ('session', ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(candidate)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
         sqlx::query_scalar("SELECT secret FROM signing_keys WHERE id = 'session'")
             .fetch_one(&self.pool)
             .await
@@ -347,43 +529,35 @@ impl Store for SqliteStore {
     }
 }
 
+async fn admin_count(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, org_id: &str) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'admin'")
+        .bind(org_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(unavailable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn new_user(email: &str) -> NewUser {
-        NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            email: email.into(),
-            name: "N".into(),
-            password_hash: None,
-        }
+        NewUser { id: uuid::Uuid::new_v4().to_string(), email: email.into(), name: "N".into(), password_hash: None }
     }
 
     #[tokio::test]
     async fn setup_happens_once_and_sessions_revoke() {
         let path = std::env::temp_dir().join(format!("auth-core-test-{}.db", uuid::Uuid::new_v4()));
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .expect("store");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("store");
         assert!(store.needs_setup().await.expect("q"));
-        let (u, org) = store
-            .create_first_admin(&new_user("a@example.com"), "Acme")
-            .await
-            .expect("first");
+        let (u, org) = store.create_first_admin(&new_user("a@example.com"), "Acme").await.expect("first");
         assert!(matches!(
-            store
-                .create_first_admin(&new_user("b@example.com"), "B")
-                .await,
+            store.create_first_admin(&new_user("b@example.com"), "B").await,
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(
             store.user_memberships(&u.id).await.expect("m")[0],
-            Membership {
-                id: org.id,
-                name: "Acme".into(),
-                role: Role::Admin
-            }
+            Membership { id: org.id, name: "Acme".into(), role: Role::Admin }
         );
         let s = SessionRecord {
             id: "s1".into(),
@@ -394,38 +568,10 @@ mod tests {
             revoked: false,
         };
         store.create_session(&s).await.expect("session");
-        store
-            .create_session(&SessionRecord {
-                id: "s2".into(),
-                ..s.clone()
-            })
-            .await
-            .expect("session");
-        assert_eq!(
-            store
-                .revoke_user_sessions(&u.id, Some("s1"))
-                .await
-                .expect("revoke"),
-            vec!["s2".to_string()]
-        );
-        assert!(
-            !store
-                .load_session("s1")
-                .await
-                .expect("load")
-                .expect("some")
-                .session
-                .revoked
-        );
-        assert!(
-            store
-                .load_session("s2")
-                .await
-                .expect("load")
-                .expect("some")
-                .session
-                .revoked
-        );
+        store.create_session(&SessionRecord { id: "s2".into(), ..s.clone() }).await.expect("session");
+        assert_eq!(store.revoke_user_sessions(&u.id, Some("s1")).await.expect("revoke"), vec!["s2".to_string()]);
+        assert!(!store.load_session("s1").await.expect("load").expect("some").session.revoked);
+        assert!(store.load_session("s2").await.expect("load").expect("some").session.revoked);
         let k = store.signing_secret(b"first").await.expect("k");
         assert_eq!(store.signing_secret(b"second").await.expect("k"), k);
     }

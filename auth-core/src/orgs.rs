@@ -1,0 +1,243 @@
+//! Organizations: members, roles and invitations. Every decision is made here, once.
+
+use sha2::{Digest, Sha256};
+
+use crate::email::Email;
+use crate::error::AuthError;
+use crate::http::RequestView;
+use crate::service::{AuthService, IssuedSession};
+use crate::session::{CurrentUser, random_id};
+use crate::store::{Acceptor, AuthMethod, InvitationRecord, Member, NewInvitation, NewUser, Role, StoreError, now};
+
+/// A freshly created invitation and the one copy of its token.
+pub(crate) struct CreatedInvitation {
+    pub(crate) record: InvitationRecord,
+    pub(crate) accept_url: String,
+}
+
+/// RFC 3339 (UTC) for a unix timestamp.
+pub(crate) fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Invitation tokens are 256 random bits, URL-safe base64 (43 characters).
+const TOKEN_BYTES: usize = 32;
+
+fn token_hash(token: &str) -> Option<String> {
+    let plausible = token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plausible.then(|| Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn invitation_gone() -> AuthError {
+    AuthError::NotFound("this invitation does not exist, was revoked, has expired or was already used".into())
+}
+
+impl CurrentUser {
+    /// Checks that the user has at least `role` in `org_id`, from the session's view of the
+    /// memberships (refreshed at once on this instance after a change, within
+    /// `revalidateAfter` elsewhere). Non-members get 404, so organizations are not revealed.
+    pub fn require(&self, org_id: &str, role: Role) -> Result<Role, AuthError> {
+        match self.role_in(org_id) {
+            None => Err(AuthError::NotFound("no such organization".into())),
+            Some(have) if self.has_role(org_id, role) => Ok(have),
+            Some(_) => Err(AuthError::Forbidden("this needs the admin role in the organization".into())),
+        }
+    }
+}
+
+impl AuthService {
+    /// The user's role in `org_id`, read fresh from the store, at least `role`.
+    pub(crate) async fn require_role(&self, user: &CurrentUser, org_id: &str, role: Role) -> Result<Role, AuthError> {
+        match self.inner.store.member_role(org_id, &user.id).await? {
+            None => Err(AuthError::NotFound("no such organization".into())),
+            Some(Role::Member) if role == Role::Admin => {
+                Err(AuthError::Forbidden("this needs the admin role in the organization".into()))
+            }
+            Some(have) => Ok(have),
+        }
+    }
+
+    /// Makes every live session of `user_id` re-read the store on its next request here.
+    pub(crate) async fn invalidate_user(&self, user_id: &str) -> Result<(), AuthError> {
+        for sid in self.inner.store.live_session_ids(user_id).await? {
+            self.inner.cache.forget(&sid);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn members(&self, user: &CurrentUser, org_id: &str) -> Result<Vec<Member>, AuthError> {
+        self.require_role(user, org_id, Role::Member).await?;
+        Ok(self.inner.store.list_members(org_id).await?)
+    }
+
+    pub(crate) async fn change_role(
+        &self,
+        admin: &CurrentUser,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> Result<Member, AuthError> {
+        self.require_role(admin, org_id, Role::Admin).await?;
+        self.inner.store.set_member_role(org_id, user_id, role).await.map_err(|e| match e {
+            StoreError::NotFound => AuthError::NotFound("no such member".into()),
+            StoreError::Conflict(why) => AuthError::Conflict(why),
+            other => other.into(),
+        })?;
+        self.invalidate_user(user_id).await?;
+        tracing::info!(target: "auth::audit", event = "role_change", org_id, user_id, role = role.as_str(), by = %admin.id);
+        let members = self.inner.store.list_members(org_id).await?;
+        members.into_iter().find(|m| m.user_id == user_id).ok_or_else(|| AuthError::NotFound("no such member".into()))
+    }
+
+    pub(crate) async fn remove_member(
+        &self,
+        admin: &CurrentUser,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<(), AuthError> {
+        self.require_role(admin, org_id, Role::Admin).await?;
+        self.inner.store.remove_member(org_id, user_id).await.map_err(|e| match e {
+            StoreError::NotFound => AuthError::NotFound("no such member".into()),
+            StoreError::Conflict(why) => AuthError::Conflict(why),
+            other => other.into(),
+        })?;
+        self.invalidate_user(user_id).await?;
+        tracing::info!(target: "auth::audit", event = "member_removed", org_id, user_id, by = %admin.id);
+        Ok(())
+    }
+
+    pub(crate) async fn invite(
+        &self,
+        admin: &CurrentUser,
+        org_id: &str,
+        email: &str,
+        role: Role,
+    ) -> Result<CreatedInvitation, AuthError> {
+        self.require_role(admin, org_id, Role::Admin).await?;
+        let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
+        self.check_domain(&email)?;
+        if let Some(existing) = self.inner.store.find_user_by_email(email.as_str()).await?
+            && self.inner.store.member_role(org_id, &existing.id).await?.is_some()
+        {
+            return Err(AuthError::Conflict("this user is already a member".into()));
+        }
+        let token = random_id(TOKEN_BYTES);
+        let ttl = i64::try_from(self.config().invitation_ttl.as_secs()).unwrap_or(i64::MAX);
+        let new = NewInvitation {
+            id: uuid::Uuid::new_v4().to_string(),
+            org_id: org_id.to_string(),
+            email: email.as_str().to_string(),
+            role,
+            token_hash: token_hash(&token).ok_or(AuthError::Unavailable)?,
+            invited_by: admin.id.clone(),
+            expires_at: now().saturating_add(ttl),
+        };
+        let record = self.inner.store.create_invitation(&new).await?;
+        tracing::info!(target: "auth::audit", event = "invite", org_id, invitation_id = %record.id, role = role.as_str(), by = %admin.id);
+        let accept_url = self.config().public_url_for(&format!("/invitations/{token}"));
+        Ok(CreatedInvitation { record, accept_url })
+    }
+
+    pub(crate) async fn invitations(
+        &self,
+        admin: &CurrentUser,
+        org_id: &str,
+    ) -> Result<Vec<InvitationRecord>, AuthError> {
+        self.require_role(admin, org_id, Role::Admin).await?;
+        Ok(self.inner.store.pending_invitations(org_id).await?)
+    }
+
+    pub(crate) async fn revoke_invitation(&self, admin: &CurrentUser, org_id: &str, id: &str) -> Result<(), AuthError> {
+        self.require_role(admin, org_id, Role::Admin).await?;
+        self.inner.store.revoke_invitation(org_id, id).await.map_err(|e| match e {
+            StoreError::NotFound => AuthError::NotFound("no pending invitation with this id".into()),
+            other => other.into(),
+        })?;
+        tracing::info!(target: "auth::audit", event = "invitation_revoked", org_id, invitation_id = id, by = %admin.id);
+        Ok(())
+    }
+
+    /// A pending invitation by token, or 404 for anything else (unknown, used, revoked, expired).
+    pub(crate) async fn pending_invitation(&self, token: &str) -> Result<InvitationRecord, AuthError> {
+        let hash = token_hash(token).ok_or_else(invitation_gone)?;
+        match self.inner.store.find_invitation(&hash).await? {
+            Some(inv) if !inv.accepted && !inv.revoked && inv.expires_at > now() => Ok(inv),
+            _ => Err(invitation_gone()),
+        }
+    }
+
+    /// Accepts an invitation: a signed-in user with the invited email joins; otherwise a new
+    /// account is created with `name` and `password`. Single use, also under concurrency.
+    pub(crate) async fn accept_invitation(
+        &self,
+        req: &RequestView<'_>,
+        token: &str,
+        name: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<IssuedSession, AuthError> {
+        let inv = self.pending_invitation(token).await?;
+        let email = Email::parse(&inv.email).map_err(|_| invitation_gone())?;
+        self.check_domain(&email)?;
+        let hash = token_hash(token).ok_or_else(invitation_gone)?;
+        let signed_in = self.session_of(req).await?.map(|(u, _)| u);
+        let (acceptor, method) = match &signed_in {
+            Some(user) if user.email == inv.email => (Acceptor::Existing(user.id.clone()), user.auth_method),
+            Some(_) => {
+                return Err(AuthError::Forbidden(
+                    "this invitation is for another email address; sign out first".into(),
+                ));
+            }
+            None => {
+                if !self.config().basic_auth.enabled {
+                    return Err(AuthError::Forbidden("sign in with SSO, then accept the invitation".into()));
+                }
+                if self.inner.store.find_user_by_email(&inv.email).await?.is_some() {
+                    return Err(AuthError::Conflict("an account with this email exists: sign in, then accept".into()));
+                }
+                let password = password.ok_or_else(|| AuthError::invalid("password", "missing field `password`"))?;
+                let name = crate::service::clean_name("name", name.unwrap_or_default())?;
+                self.inner.passwords.check_policy("password", password, Some(&inv.email))?;
+                let hash = self.inner.passwords.hash(password).await?;
+                let user = NewUser {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    email: inv.email.clone(),
+                    name,
+                    password_hash: Some(hash),
+                };
+                (Acceptor::New(user), AuthMethod::Password)
+            }
+        };
+        let (user, inv) = self.inner.store.accept_invitation(&hash, &acceptor).await.map_err(|e| match e {
+            StoreError::NotFound => invitation_gone(),
+            StoreError::Conflict(why) => AuthError::Conflict(why),
+            other => other.into(),
+        })?;
+        self.invalidate_user(&user.id).await?;
+        tracing::info!(target: "auth::audit", event = "invitation_accepted", org_id = %inv.org_id, invitation_id = %inv.id, user_id = %user.id);
+        self.start_session(&user, method).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_hashed_and_shape_checked() {
+        let t = random_id(TOKEN_BYTES);
+        assert_eq!(t.len(), 43);
+        let h = token_hash(&t).expect("plausible");
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, t);
+        assert!(token_hash("short").is_none());
+        assert!(token_hash(&"a/".repeat(22)[..43]).is_none());
+    }
+
+    #[test]
+    fn rfc3339_formats_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}
