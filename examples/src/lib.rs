@@ -3,6 +3,8 @@
 //! - `GET /` — protected HTML page naming the user
 //! - `GET /api/hello` — protected JSON `{"hello": "<email>"}`
 //! - `GET /health` — public, `ok`
+//! - `GET /api/orgs/{org}/role` — members of `{org}` only: `{"org": id, "role": role}`
+//! - `GET /api/orgs/{org}/admin` — admins of `{org}` only: `{"org": id, "admin": email}`
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,19 +51,13 @@ impl Args {
                 Some((f, v)) => (f.to_string(), Some(v.to_string())),
                 None => (flag, None),
             };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
+            let mut value = || inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
                 "--config" => out.config = Some(PathBuf::from(value()?)),
                 "--listen" => {
                     let v = value()?;
-                    out.listen = v.parse().map_err(|_| {
-                        format!("--listen: {v:?} is not an address like 127.0.0.1:3000")
-                    })?;
+                    out.listen =
+                        v.parse().map_err(|_| format!("--listen: {v:?} is not an address like 127.0.0.1:3000"))?;
                 }
                 "-h" | "--help" => return Err("help".into()),
                 other => return Err(format!("unknown flag {other:?}")),
@@ -73,18 +69,11 @@ impl Args {
 
 /// Loads the config for an example server: `/health` is public, and without a configured
 /// `publicUrl` the listen address is used.
-pub fn load_config(
-    config: Option<&std::path::Path>,
-    listen: SocketAddr,
-) -> Result<AuthConfig, String> {
-    let mut cfg =
-        AuthConfig::load_file(config, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+pub fn load_config(config: Option<&std::path::Path>, listen: SocketAddr) -> Result<AuthConfig, String> {
+    let mut cfg = AuthConfig::load_file(config, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
     if !cfg.public_url_configured {
-        let host = if listen.ip().is_unspecified() {
-            SocketAddr::from(([127, 0, 0, 1], listen.port()))
-        } else {
-            listen
-        };
+        let host =
+            if listen.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], listen.port())) } else { listen };
         cfg.public_url = url::Url::parse(&format!("http://{host}")).map_err(|e| e.to_string())?;
     }
     if !cfg.public_paths.iter().any(|p| p == "/health") {
@@ -113,8 +102,7 @@ pub async fn service_from(args: &Args) -> AuthService {
 
 /// Installs a `tracing` subscriber on stderr (`RUST_LOG`, default `info`).
 pub fn init_tracing() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -131,7 +119,7 @@ fn home_page(email: &str, name: &str) -> String {
 
 /// The example app on axum.
 pub mod axum_app {
-    use auth_tower::{AuthLayer, CurrentUser};
+    use auth_tower::{AuthLayer, CurrentUser, OrgAdmin, OrgMember};
     use axum::Router;
     use axum::response::{Html, IntoResponse};
     use axum::routing::get;
@@ -141,54 +129,54 @@ pub mod axum_app {
     /// The app's router with the auth layer installed.
     pub fn router(auth: AuthService) -> Router {
         Router::new()
-            .route(
-                "/",
-                get(|user: CurrentUser| async move { Html(home_page(&user.email, &user.name)) }),
-            )
+            .route("/", get(|user: CurrentUser| async move { Html(home_page(&user.email, &user.name)) }))
             .route(
                 "/api/hello",
-                get(|user: CurrentUser| async move {
-                    axum::Json(serde_json::json!({ "hello": user.email }))
-                }),
+                get(|user: CurrentUser| async move { axum::Json(serde_json::json!({ "hello": user.email })) }),
             )
             .route("/health", get(|| async { "ok".into_response() }))
+            .route(
+                "/api/orgs/{org}/role",
+                get(|m: OrgMember| async move { axum::Json(serde_json::json!({"org": m.org_id, "role": m.role})) }),
+            )
+            .route(
+                "/api/orgs/{org}/admin",
+                get(|a: OrgAdmin| async move { axum::Json(serde_json::json!({"org": a.org_id, "admin": a.user.email})) }),
+            )
             .layer(AuthLayer::new(auth))
     }
 
     /// Serves the app on `listener` until the process ends.
-    pub async fn serve(
-        listener: tokio::net::TcpListener,
-        auth: AuthService,
-    ) -> std::io::Result<()> {
-        axum::serve(
-            listener,
-            router(auth).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
+    pub async fn serve(listener: tokio::net::TcpListener, auth: AuthService) -> std::io::Result<()> {
+        axum::serve(listener, router(auth).into_make_service_with_connect_info::<SocketAddr>()).await
     }
 }
 
 /// The example app on actix-web.
 pub mod actix_app {
     use actix_web::{App, HttpResponse, HttpServer, web};
-    use auth_actix::{AuthMiddleware, CurrentUser};
+    use auth_actix::{AuthMiddleware, CurrentUser, OrgAdmin, OrgMember};
 
     use super::*;
 
     async fn home(user: CurrentUser) -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(home_page(&user.email, &user.name))
+        HttpResponse::Ok().content_type("text/html; charset=utf-8").body(home_page(&user.email, &user.name))
     }
 
     async fn hello(user: CurrentUser) -> HttpResponse {
         HttpResponse::Ok().json(serde_json::json!({ "hello": user.email }))
     }
 
+    async fn org_role(m: OrgMember) -> HttpResponse {
+        HttpResponse::Ok().json(serde_json::json!({"org": m.org_id, "role": m.role}))
+    }
+
+    async fn org_admin(a: OrgAdmin) -> HttpResponse {
+        HttpResponse::Ok().json(serde_json::json!({"org": a.org_id, "admin": a.user.email}))
+    }
+
     async fn health() -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body("ok")
+        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
     }
 
     /// Builds the server on `listener` (run it with `.await`; stop it with its handle).
@@ -203,6 +191,8 @@ pub mod actix_app {
                 .route("/", web::get().to(home))
                 .route("/api/hello", web::get().to(hello))
                 .route("/health", web::get().to(health))
+                .route("/api/orgs/{org}/role", web::get().to(org_role))
+                .route("/api/orgs/{org}/admin", web::get().to(org_admin))
         })
         .workers(workers.max(1))
         .listen(listener)?

@@ -53,18 +53,12 @@ impl Drop for TestServer {
 pub fn fresh_db() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(
-        "auth-tests-{}-{n}-{}.db",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let path = std::env::temp_dir().join(format!("auth-tests-{}-{n}-{}.db", std::process::id(), rand_suffix()));
     format!("sqlite://{}", path.display())
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 impl TestServer {
@@ -92,8 +86,7 @@ impl TestServer {
         } else {
             format!("{yaml}\nbasicAuth:\n  jwtSecret: \"{SECRET}\"\n")
         };
-        let mut config =
-            AuthConfig::from_yaml(&yaml, |_| None).unwrap_or_else(|e| panic!("test config: {e}"));
+        let mut config = AuthConfig::from_yaml(&yaml, |_| None).unwrap_or_else(|e| panic!("test config: {e}"));
         config.public_url = public_url.unwrap_or(&base).parse().expect("url");
         config.public_url_configured = true;
         config.database_url = db_url.to_string();
@@ -112,8 +105,7 @@ impl TestServer {
                 std::thread::spawn(move || {
                     actix_web::rt::System::new().block_on(async move {
                         let auth = AuthService::new(config).await.expect("service");
-                        let server =
-                            auth_examples::actix_app::server(listener, auth, 1).expect("server");
+                        let server = auth_examples::actix_app::server(listener, auth, 1).expect("server");
                         let _ = tx.send(server.handle());
                         let _ = server.await;
                     });
@@ -121,12 +113,7 @@ impl TestServer {
                 Stop::Actix(rx.await.expect("actix server started"))
             }
         };
-        Self {
-            base,
-            adapter,
-            db_url: db_url.to_string(),
-            stop,
-        }
+        Self { base, adapter, db_url: db_url.to_string(), stop }
     }
 
     /// `base` + `path`.
@@ -136,10 +123,7 @@ impl TestServer {
 
     /// A client that follows no redirects and keeps no cookies.
     pub fn client(&self) -> Client {
-        Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
+        Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
     }
 
     /// `POST path` with a JSON body and optional session cookie.
@@ -175,13 +159,7 @@ impl TestServer {
 
     /// Signs in through `POST /login`; returns the session token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/auth/login",
-                serde_json::json!({"email": email, "password": password}),
-                None,
-            )
-            .await;
+        let r = self.post("/api/v1/auth/login", serde_json::json!({"email": email, "password": password}), None).await;
         assert_eq!(r.status(), StatusCode::OK, "login of {email}");
         session_token(&r).expect("login sets the session cookie")
     }
@@ -190,11 +168,7 @@ impl TestServer {
 /// The session token from a response's `Set-Cookie`, if set (and not a deletion).
 pub fn session_token(r: &Response) -> Option<String> {
     set_cookie(r).and_then(|c| {
-        let value = c
-            .split(';')
-            .next()?
-            .strip_prefix(&format!("{COOKIE}="))?
-            .to_string();
+        let value = c.split(';').next()?.strip_prefix(&format!("{COOKIE}="))?.to_string();
         (!value.is_empty()).then_some(value)
     })
 }

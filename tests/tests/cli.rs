@@ -145,7 +145,10 @@ fn config_errors_are_reported_at_once_with_paths() {
         ] {
             assert!(stderr.contains(path), "{bin}: {path} missing from:\n{stderr}");
         }
-        assert!(stderr.contains("oauth-authorization-server") && stderr.contains(".well-known/openid-configuration"), "quotes value and rule");
+        assert!(
+            stderr.contains("oauth-authorization-server") && stderr.contains(".well-known/openid-configuration"),
+            "quotes value and rule"
+        );
         assert!(!stderr.contains("too-short-secret"), "never prints a secret:\n{stderr}");
     }
 }
@@ -154,7 +157,8 @@ fn config_errors_are_reported_at_once_with_paths() {
 fn missing_kubernetes_secret_says_what_is_missing() {
     for bin in BINARIES {
         let dir = temp_dir();
-        std::fs::write(dir.join("k8s.yaml"), "basicAuth:\n  existingSecretName: existing-basic-auth-secret\n").expect("write");
+        std::fs::write(dir.join("k8s.yaml"), "basicAuth:\n  existingSecretName: existing-basic-auth-secret\n")
+            .expect("write");
         let out = command(bin, &dir).args(["--config", "k8s.yaml", "--listen", "127.0.0.1:0"]).output().expect("run");
         assert_eq!(out.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -163,7 +167,8 @@ fn missing_kubernetes_secret_says_what_is_missing() {
 
         // Injected as the environment variable, it starts.
         let mut cmd = command(bin, &dir);
-        cmd.args(["--config", "k8s.yaml", "--listen", "127.0.0.1:0"]).env("BYOC_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        cmd.args(["--config", "k8s.yaml", "--listen", "127.0.0.1:0"])
+            .env("BYOC_JWT_SECRET", "0123456789abcdef0123456789abcdef");
         let app = start(cmd);
         assert_eq!(get(&format!("{}/health", app.base)).0, 200);
     }

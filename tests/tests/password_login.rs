@@ -2,10 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_tests::{
-    Adapter, COOKIE, PASSWORD, SECRET, StatusCode, TestServer, both, json, session_token,
-    set_cookie,
-};
+use auth_tests::{Adapter, COOKIE, PASSWORD, SECRET, StatusCode, TestServer, both, json, session_token, set_cookie};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -32,14 +29,15 @@ async fn first_admin_signup_then_invite_only(a: Adapter) {
     let s = TestServer::start(a, "").await;
     let cfg = json(s.get("/api/v1/auth/config", None).await).await;
     assert_eq!(cfg["needs_setup"], true);
-    assert_eq!(
-        cfg["basic_auth"],
-        json!({"enabled": true, "signup": "setup"})
-    );
+    assert_eq!(cfg["basic_auth"], json!({"enabled": true, "signup": "setup"}));
     assert_eq!(cfg["oidc"]["enabled"], false);
 
     let r = s
-        .post("/api/v1/auth/signup", json!({"email": "Admin@Example.com", "password": PASSWORD, "name": "Ada", "organization": "Acme"}), None)
+        .post(
+            "/api/v1/auth/signup",
+            json!({"email": "Admin@Example.com", "password": PASSWORD, "name": "Ada", "organization": "Acme"}),
+            None,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.headers()["cache-control"], "no-store");
@@ -47,10 +45,7 @@ async fn first_admin_signup_then_invite_only(a: Adapter) {
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
-    assert!(
-        !cookie.contains("Domain") && !cookie.contains("Secure"),
-        "{cookie}"
-    );
+    assert!(!cookie.contains("Domain") && !cookie.contains("Secure"), "{cookie}");
     assert!(cookie.len() < 4096);
     let token = session_token(&r).expect("token");
     let body = json(r).await;
@@ -64,13 +59,7 @@ async fn first_admin_signup_then_invite_only(a: Adapter) {
     assert_eq!(me["user"]["email"], "admin@example.com");
     assert_eq!(me["organizations"][0]["role"], "admin");
 
-    let r = s
-        .post(
-            "/api/v1/auth/signup",
-            json!({"email": "second@example.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let r = s.post("/api/v1/auth/signup", json!({"email": "second@example.com", "password": PASSWORD}), None).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(json(r).await["error"], "signup_closed");
     let cfg = json(s.get("/api/v1/auth/config", None).await).await;
@@ -93,14 +82,8 @@ async fn concurrent_first_signups_make_one_admin(a: Adapter) {
         }
     });
     let statuses = futures_util::future::join_all(attempts).await;
-    let created = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::FORBIDDEN)
-        .count();
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::FORBIDDEN).count();
     assert_eq!((created, refused), (1, 49), "{statuses:?}");
 }
 
@@ -109,40 +92,19 @@ async fn login_and_identical_failures(a: Adapter) {
     let first = s.signup("admin@example.com").await;
     let token = s.login("ADMIN@example.com", PASSWORD).await;
     assert_ne!(first, token, "a new token at every login");
-    assert_eq!(
-        json(s.get("/api/hello", Some(&token)).await).await,
-        json!({"hello": "admin@example.com"})
-    );
+    assert_eq!(json(s.get("/api/hello", Some(&token)).await).await, json!({"hello": "admin@example.com"}));
 
-    let wrong_pw = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "admin@example.com", "password": "not the password"}),
-            None,
-        )
-        .await;
+    let wrong_pw =
+        s.post("/api/v1/auth/login", json!({"email": "admin@example.com", "password": "not the password"}), None).await;
     let unknown = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "nobody@example.com", "password": "not the password"}),
-            None,
-        )
+        .post("/api/v1/auth/login", json!({"email": "nobody@example.com", "password": "not the password"}), None)
         .await;
     assert_eq!(wrong_pw.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert!(session_token(&wrong_pw).is_none() && session_token(&unknown).is_none());
-    let (b1, b2) = (
-        wrong_pw.bytes().await.expect("body"),
-        unknown.bytes().await.expect("body"),
-    );
-    assert_eq!(
-        b1, b2,
-        "wrong password and unknown email answer byte-identically"
-    );
-    assert_eq!(
-        serde_json::from_slice::<Value>(&b1).expect("json")["error"],
-        "invalid_credentials"
-    );
+    let (b1, b2) = (wrong_pw.bytes().await.expect("body"), unknown.bytes().await.expect("body"));
+    assert_eq!(b1, b2, "wrong password and unknown email answer byte-identically");
+    assert_eq!(serde_json::from_slice::<Value>(&b1).expect("json")["error"], "invalid_credentials");
 }
 
 async fn valid_email_domain_is_strict(a: Adapter) {
@@ -164,13 +126,7 @@ async fn valid_email_domain_is_strict(a: Adapter) {
         "example.com",
         "@example.com",
     ] {
-        let r = s
-            .post(
-                "/api/v1/auth/signup",
-                json!({"email": bad, "password": PASSWORD}),
-                None,
-            )
-            .await;
+        let r = s.post("/api/v1/auth/signup", json!({"email": bad, "password": PASSWORD}), None).await;
         let status = r.status();
         let code = json(r).await["error"].clone();
         assert!(
@@ -180,17 +136,8 @@ async fn valid_email_domain_is_strict(a: Adapter) {
         );
     }
     let token = s.signup("A@EXAMPLE.COM").await;
-    assert_eq!(
-        json(s.get("/api/hello", Some(&token)).await).await["hello"],
-        "a@example.com"
-    );
-    let r = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "a@evil.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "a@example.com");
+    let r = s.post("/api/v1/auth/login", json!({"email": "a@evil.com", "password": PASSWORD}), None).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(json(r).await["error"], "email_domain_not_allowed");
 }
@@ -201,16 +148,9 @@ fn b64(v: &Value) -> String {
 
 fn parts(token: &str) -> (Value, Value) {
     let mut it = token.split('.');
-    let h = URL_SAFE_NO_PAD
-        .decode(it.next().expect("header"))
-        .expect("b64");
-    let p = URL_SAFE_NO_PAD
-        .decode(it.next().expect("payload"))
-        .expect("b64");
-    (
-        serde_json::from_slice(&h).expect("json"),
-        serde_json::from_slice(&p).expect("json"),
-    )
+    let h = URL_SAFE_NO_PAD.decode(it.next().expect("header")).expect("b64");
+    let p = URL_SAFE_NO_PAD.decode(it.next().expect("payload")).expect("b64");
+    (serde_json::from_slice(&h).expect("json"), serde_json::from_slice(&p).expect("json"))
 }
 
 fn sign(header: &Value, claims: &Value, secret: &[u8]) -> String {
@@ -224,22 +164,9 @@ fn sign(header: &Value, claims: &Value, secret: &[u8]) -> String {
 async fn guard_refuses_bad_tokens(a: Adapter) {
     let s = TestServer::start(a, "").await;
     let token = s.signup("admin@example.com").await;
-    assert_eq!(
-        s.get("/api/hello", Some(&token)).await.status(),
-        StatusCode::OK
-    );
-    let bearer = s
-        .client()
-        .get(s.url("/api/hello"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(
-        bearer.status(),
-        StatusCode::OK,
-        "Authorization: Bearer works"
-    );
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
+    let bearer = s.client().get(s.url("/api/hello")).bearer_auth(&token).send().await.expect("req");
+    assert_eq!(bearer.status(), StatusCode::OK, "Authorization: Bearer works");
 
     let (header, claims) = parts(&token);
     let now = claims["iat"].as_i64().expect("iat");
@@ -261,126 +188,61 @@ async fn guard_refuses_bad_tokens(a: Adapter) {
     let rs_header = json!({"alg": "RS256", "typ": "session+jwt", "kid": header["kid"]});
     let rs_signing_input = format!("{}.{}", b64(&rs_header), b64(&claims));
     let hmac_key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).expect("key");
-    let hmac_over_rs = jsonwebtoken::crypto::sign(
-        rs_signing_input.as_bytes(),
-        &hmac_key,
-        jsonwebtoken::Algorithm::HS256,
-    )
-    .expect("sign");
+    let hmac_over_rs =
+        jsonwebtoken::crypto::sign(rs_signing_input.as_bytes(), &hmac_key, jsonwebtoken::Algorithm::HS256)
+            .expect("sign");
     let good_sig_rs = format!("{rs_signing_input}.{hmac_over_rs}");
     let jku_header = json!({"alg": "HS256", "typ": "session+jwt", "jku": "http://127.0.0.1:1/jwks", "kid": "attacker"});
 
     let cases: Vec<(&str, String)> = vec![
         ("expired", sign(&header, &expired, SECRET.as_bytes())),
-        (
-            "exp of the wrong JSON type",
-            sign(&header, &wrong_type, SECRET.as_bytes()),
-        ),
+        ("exp of the wrong JSON type", sign(&header, &wrong_type, SECRET.as_bytes())),
         ("missing sid", sign(&header, &no_sid, SECRET.as_bytes())),
-        (
-            "other audience",
-            sign(&header, &other_aud, SECRET.as_bytes()),
-        ),
+        ("other audience", sign(&header, &other_aud, SECRET.as_bytes())),
         ("typ JWT", sign(&untyped, &claims, SECRET.as_bytes())),
-        (
-            "wrong key",
-            sign(&header, &claims, b"another-secret-another-secret-0123"),
-        ),
-        (
-            "tampered payload",
-            format!("{}.{}.{sig}", b64(&header), b64(&tampered)),
-        ),
-        (
-            "alg none",
-            format!("{}.{}.", b64(&none_header), b64(&claims)),
-        ),
-        (
-            "alg none with signature",
-            format!("{}.{}.{sig}", b64(&none_header), b64(&claims)),
-        ),
+        ("wrong key", sign(&header, &claims, b"another-secret-another-secret-0123")),
+        ("tampered payload", format!("{}.{}.{sig}", b64(&header), b64(&tampered))),
+        ("alg none", format!("{}.{}.", b64(&none_header), b64(&claims))),
+        ("alg none with signature", format!("{}.{}.{sig}", b64(&none_header), b64(&claims))),
         ("HS/RS swap", format!("{rs_signing_input}.{sig}")),
         ("RS256 header, HMAC signature", good_sig_rs),
-        (
-            "jku with attacker kid",
-            sign(&jku_header, &claims, b"attacker-secret-attacker-secret-01"),
-        ),
+        ("jku with attacker kid", sign(&jku_header, &claims, b"attacker-secret-attacker-secret-01")),
         ("garbage", "garbage".into()),
         ("three dots", "a.b.c".into()),
         ("empty parts", "..".into()),
         ("non-base64", "!!!.@@@.###".into()),
         ("huge", "A".repeat(6000)),
-        (
-            "huge jwt-shaped",
-            format!(
-                "{}.{}.{}",
-                "e".repeat(3000),
-                "e".repeat(3000),
-                "e".repeat(100)
-            ),
-        ),
+        ("huge jwt-shaped", format!("{}.{}.{}", "e".repeat(3000), "e".repeat(3000), "e".repeat(100))),
         ("unicode", "ü.ö.ä".into()),
     ];
     for (what, bad) in cases {
         for via_bearer in [false, true] {
             let req = s.client().get(s.url("/api/hello"));
-            let req = if via_bearer {
-                req.bearer_auth(&bad)
-            } else {
-                req.header("cookie", format!("{COOKIE}={bad}"))
-            };
+            let req = if via_bearer { req.bearer_auth(&bad) } else { req.header("cookie", format!("{COOKIE}={bad}")) };
             let started = Instant::now();
             let r = req.send().await.expect("req");
-            assert_eq!(
-                r.status(),
-                StatusCode::UNAUTHORIZED,
-                "{what} (bearer: {via_bearer})"
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "{what} answered slowly"
-            );
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} (bearer: {via_bearer})");
+            assert!(started.elapsed() < Duration::from_secs(5), "{what} answered slowly");
             assert_eq!(json(r).await["error"], "unauthenticated", "{what}");
         }
     }
     // The genuine token still works after all that.
-    assert_eq!(
-        s.get("/api/hello", Some(&token)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
 }
 
 async fn navigation_redirects_to_login(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let r = s
-        .client()
-        .get(s.url("/?tab=1"))
-        .header("accept", "text/html,application/xhtml+xml")
-        .send()
-        .await
-        .expect("req");
+    let r =
+        s.client().get(s.url("/?tab=1")).header("accept", "text/html,application/xhtml+xml").send().await.expect("req");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/login?return_to=%2F%3Ftab%3D1");
     let r = s.get("/api/hello", None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        json(r).await,
-        json!({"error": "unauthenticated", "message": "sign-in required"})
-    );
+    assert_eq!(json(r).await, json!({"error": "unauthenticated", "message": "sign-in required"}));
     let token = s.signup("admin@example.com").await;
-    let page = s
-        .client()
-        .get(s.url("/"))
-        .header("cookie", format!("{COOKIE}={token}"))
-        .send()
-        .await
-        .expect("req");
+    let page = s.client().get(s.url("/")).header("cookie", format!("{COOKIE}={token}")).send().await.expect("req");
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        page.text()
-            .await
-            .expect("text")
-            .contains("admin@example.com")
-    );
+    assert!(page.text().await.expect("text").contains("admin@example.com"));
 }
 
 async fn logout_revokes_copied_cookie(a: Adapter) {
@@ -388,58 +250,27 @@ async fn logout_revokes_copied_cookie(a: Adapter) {
     s.signup("admin@example.com").await;
     let token = s.login("admin@example.com", PASSWORD).await;
     let copy = token.clone();
-    assert_eq!(
-        s.get("/api/hello", Some(&copy)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(s.get("/api/hello", Some(&copy)).await.status(), StatusCode::OK);
     let r = s.post("/api/v1/auth/logout", json!({}), Some(&token)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let cleared = set_cookie(&r).expect("cookie cleared");
-    assert!(
-        cleared.starts_with(&format!("{COOKIE}=;")) && cleared.contains("Max-Age=0"),
-        "{cleared}"
-    );
+    assert!(cleared.starts_with(&format!("{COOKIE}=;")) && cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(json(r).await, json!({"redirect": null}));
-    assert_eq!(
-        s.get("/api/hello", Some(&copy)).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let bearer = s
-        .client()
-        .get(s.url("/api/hello"))
-        .bearer_auth(&copy)
-        .send()
-        .await
-        .expect("req");
+    assert_eq!(s.get("/api/hello", Some(&copy)).await.status(), StatusCode::UNAUTHORIZED);
+    let bearer = s.client().get(s.url("/api/hello")).bearer_auth(&copy).send().await.expect("req");
     assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        s.get("/api/v1/auth/me", Some(&copy)).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.get("/api/v1/auth/me", Some(&copy)).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn second_instance_sees_revocation(a: Adapter) {
     // No jwtSecret: the generated secret is persisted in the shared store.
     let yaml = "basicAuth:\n  enabled: true\nsession:\n  revalidateAfter: 1s";
     let one = TestServer::start(a, yaml).await;
-    let other_adapter = if a == Adapter::Axum {
-        Adapter::Actix
-    } else {
-        Adapter::Axum
-    };
+    let other_adapter = if a == Adapter::Axum { Adapter::Actix } else { Adapter::Axum };
     let two = TestServer::start_beside(other_adapter, yaml, &one).await;
     let token = one.signup("admin@example.com").await;
-    assert_eq!(
-        two.get("/api/hello", Some(&token)).await.status(),
-        StatusCode::OK,
-        "shared store, shared secret"
-    );
-    assert_eq!(
-        one.post("/api/v1/auth/logout", json!({}), Some(&token))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(two.get("/api/hello", Some(&token)).await.status(), StatusCode::OK, "shared store, shared secret");
+    assert_eq!(one.post("/api/v1/auth/logout", json!({}), Some(&token)).await.status(), StatusCode::OK);
     assert_eq!(
         one.get("/api/hello", Some(&token)).await.status(),
         StatusCode::UNAUTHORIZED,
@@ -452,10 +283,7 @@ async fn second_instance_sees_revocation(a: Adapter) {
             break;
         }
         assert_eq!(status, StatusCode::OK);
-        assert!(
-            Instant::now() < deadline,
-            "the other instance never saw the logout"
-        );
+        assert!(Instant::now() < deadline, "the other instance never saw the logout");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -464,20 +292,13 @@ async fn oversized_bodies_and_passwords(a: Adapter) {
     let s = TestServer::start(a, "").await;
     let huge = "p".repeat(1024 * 1024);
     for path in ["/api/v1/auth/signup", "/api/v1/auth/login"] {
-        let r = s
-            .post(
-                path,
-                json!({"email": "a@example.com", "password": huge}),
-                None,
-            )
-            .await;
+        let r = s.post(path, json!({"email": "a@example.com", "password": huge}), None).await;
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_eq!(json(r).await["error"], "payload_too_large");
     }
     // Chunked (no Content-Length) is capped too: the server answers 413 as soon as the cap is
     // passed, and may close the connection while the client is still writing.
-    let stream =
-        futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 16 * 1024])));
+    let stream = futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 16 * 1024])));
     let sent = s
         .client()
         .post(s.url("/api/v1/auth/login"))
@@ -489,48 +310,18 @@ async fn oversized_bodies_and_passwords(a: Adapter) {
         Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
         Err(e) => assert!(e.is_request() || e.is_body(), "unexpected failure: {e}"),
     }
-    assert_eq!(
-        s.get("/health", None).await.status(),
-        StatusCode::OK,
-        "the server is unharmed"
-    );
+    assert_eq!(s.get("/health", None).await.status(), StatusCode::OK, "the server is unharmed");
     let long = "p".repeat(2000);
-    let r = s
-        .post(
-            "/api/v1/auth/signup",
-            json!({"email": "a@example.com", "password": long}),
-            None,
-        )
-        .await;
+    let r = s.post("/api/v1/auth/signup", json!({"email": "a@example.com", "password": long}), None).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        json(r).await["message"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("password:")
-    );
+    assert!(json(r).await["message"].as_str().unwrap_or("").starts_with("password:"));
     s.signup("a@example.com").await;
-    let r = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "a@example.com", "password": long}),
-            None,
-        )
-        .await;
+    let r = s.post("/api/v1/auth/login", json!({"email": "a@example.com", "password": long}), None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     for weak in ["short", "password123", "12345678"] {
-        let r = s
-            .post(
-                "/api/v1/auth/me/password",
-                json!({"current_password": PASSWORD, "new_password": weak}),
-                None,
-            )
-            .await;
-        assert_eq!(
-            r.status(),
-            StatusCode::UNAUTHORIZED,
-            "needs a session first"
-        );
+        let r =
+            s.post("/api/v1/auth/me/password", json!({"current_password": PASSWORD, "new_password": weak}), None).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "needs a session first");
     }
 }
 
@@ -538,17 +329,10 @@ async fn cross_site_requests_are_refused(a: Adapter) {
     let s = TestServer::start(a, "").await;
     let token = s.signup("admin@example.com").await;
     let cookie = format!("{COOKIE}={token}");
-    let hostile: [(&str, &str); 3] = [
-        ("sec-fetch-site", "cross-site"),
-        ("origin", "http://evil.example"),
-        ("origin", "null"),
-    ];
+    let hostile: [(&str, &str); 3] =
+        [("sec-fetch-site", "cross-site"), ("origin", "http://evil.example"), ("origin", "null")];
     for (name, value) in hostile {
-        for (method, path) in [
-            ("POST", "/api/v1/auth/logout"),
-            ("PATCH", "/api/v1/auth/me"),
-            ("POST", "/api/hello"),
-        ] {
+        for (method, path) in [("POST", "/api/v1/auth/logout"), ("PATCH", "/api/v1/auth/me"), ("POST", "/api/hello")] {
             let r = s
                 .client()
                 .request(method.parse().expect("method"), s.url(path))
@@ -558,11 +342,7 @@ async fn cross_site_requests_are_refused(a: Adapter) {
                 .send()
                 .await
                 .expect("req");
-            assert_eq!(
-                r.status(),
-                StatusCode::FORBIDDEN,
-                "{method} {path} with {name}: {value}"
-            );
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{method} {path} with {name}: {value}");
             assert_eq!(json(r).await["error"], "csrf_rejected");
         }
         // Login CSRF: the login form posts are refused too.
@@ -574,17 +354,10 @@ async fn cross_site_requests_are_refused(a: Adapter) {
             .send()
             .await
             .expect("req");
-        assert_eq!(
-            r.status(),
-            StatusCode::FORBIDDEN,
-            "login with {name}: {value}"
-        );
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "login with {name}: {value}");
     }
     // Still signed in: none of the refused requests logged us out.
-    assert_eq!(
-        s.get("/api/hello", Some(&token)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
     // Same-origin requests pass.
     let r = s
         .client()
@@ -605,11 +378,7 @@ async fn cross_site_requests_are_refused(a: Adapter) {
         .header("origin", "http://evil.example")
         .send()
         .await;
-    assert_eq!(
-        r.expect("req").status(),
-        StatusCode::FORBIDDEN,
-        "auth routes always check Origin"
-    );
+    assert_eq!(r.expect("req").status(), StatusCode::FORBIDDEN, "auth routes always check Origin");
 }
 
 async fn login_is_throttled(a: Adapter) {
@@ -618,40 +387,21 @@ async fn login_is_throttled(a: Adapter) {
     let mut last = None;
     for _ in 0..6 {
         let r = s
-            .post(
-                "/api/v1/auth/login",
-                json!({"email": "admin@example.com", "password": "wrong wrong wrong"}),
-                None,
-            )
+            .post("/api/v1/auth/login", json!({"email": "admin@example.com", "password": "wrong wrong wrong"}), None)
             .await;
         last = Some(r);
     }
     let r = last.expect("response");
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("seconds");
+    let retry: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
     assert!(retry >= 1);
     assert_eq!(json(r).await["error"], "rate_limited");
     // Locked even with the right password, until the lock ends.
-    let r = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "admin@example.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let r = s.post("/api/v1/auth/login", json!({"email": "admin@example.com", "password": PASSWORD}), None).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     // Other accounts are not locked by it.
-    let r = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "other@example.com", "password": "whatever it is"}),
-            None,
-        )
-        .await;
+    let r =
+        s.post("/api/v1/auth/login", json!({"email": "other@example.com", "password": "whatever it is"}), None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -668,16 +418,8 @@ async fn personal_settings(a: Adapter) {
         .expect("req");
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["user"]["name"], "Grace Hopper");
-    assert_eq!(
-        json(s.get("/api/v1/auth/me", Some(&token)).await).await["user"]["name"],
-        "Grace Hopper"
-    );
-    for bad in [
-        json!({"name": ""}),
-        json!({"name": "x".repeat(101)}),
-        json!({"name": "a\u{7}b"}),
-        json!({"name": 5}),
-    ] {
+    assert_eq!(json(s.get("/api/v1/auth/me", Some(&token)).await).await["user"]["name"], "Grace Hopper");
+    for bad in [json!({"name": ""}), json!({"name": "x".repeat(101)}), json!({"name": "a\u{7}b"}), json!({"name": 5})] {
         let r = s
             .client()
             .patch(s.url("/api/v1/auth/me"))
@@ -710,11 +452,7 @@ async fn password_change_ends_other_sessions(a: Adapter) {
             Some(&first),
         )
         .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::BAD_REQUEST,
-        "common passwords are refused"
-    );
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "common passwords are refused");
     let r = s
         .post(
             "/api/v1/auth/me/password",
@@ -724,43 +462,18 @@ async fn password_change_ends_other_sessions(a: Adapter) {
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let fresh = session_token(&r).expect("a fresh cookie");
-    assert_eq!(
-        s.get("/api/hello", Some(&second)).await.status(),
-        StatusCode::UNAUTHORIZED,
-        "other sessions end"
-    );
-    assert_eq!(
-        s.get("/api/hello", Some(&first)).await.status(),
-        StatusCode::UNAUTHORIZED,
-        "the old token ends too"
-    );
-    assert_eq!(
-        s.get("/api/hello", Some(&fresh)).await.status(),
-        StatusCode::OK,
-        "the caller stays signed in"
-    );
-    let r = s
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "admin@example.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    assert_eq!(s.get("/api/hello", Some(&second)).await.status(), StatusCode::UNAUTHORIZED, "other sessions end");
+    assert_eq!(s.get("/api/hello", Some(&first)).await.status(), StatusCode::UNAUTHORIZED, "the old token ends too");
+    assert_eq!(s.get("/api/hello", Some(&fresh)).await.status(), StatusCode::OK, "the caller stays signed in");
+    let r = s.post("/api/v1/auth/login", json!({"email": "admin@example.com", "password": PASSWORD}), None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     s.login("admin@example.com", "a brand new passphrase").await;
 }
 
 async fn bad_json_is_a_clear_400(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let bodies: [&[u8]; 7] = [
-        b"",
-        b"{",
-        b"null",
-        b"[]",
-        br#"{"email": 1, "password": "x"}"#,
-        br#"{"password": "x"}"#,
-        b"\xff\xfe",
-    ];
+    let bodies: [&[u8]; 7] =
+        [b"", b"{", b"null", b"[]", br#"{"email": 1, "password": "x"}"#, br#"{"password": "x"}"#, b"\xff\xfe"];
     for body in bodies {
         let r = s
             .client()
@@ -770,32 +483,14 @@ async fn bad_json_is_a_clear_400(a: Adapter) {
             .send()
             .await
             .expect("req");
-        assert_eq!(
-            r.status(),
-            StatusCode::BAD_REQUEST,
-            "{:?}",
-            String::from_utf8_lossy(body)
-        );
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{:?}", String::from_utf8_lossy(body));
         let v = json(r).await;
         assert_eq!(v["error"], "invalid_request");
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    let r = s
-        .post("/api/v1/auth/login", json!({"password": "x"}), None)
-        .await;
-    assert!(
-        json(r).await["message"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("email:"),
-        "names the field"
-    );
-    let r = s
-        .client()
-        .delete(s.url("/api/v1/auth/login"))
-        .send()
-        .await
-        .expect("req");
+    let r = s.post("/api/v1/auth/login", json!({"password": "x"}), None).await;
+    assert!(json(r).await["message"].as_str().unwrap_or("").starts_with("email:"), "names the field");
+    let r = s.client().delete(s.url("/api/v1/auth/login")).send().await.expect("req");
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = s.get("/api/v1/auth/nope/../../etc/passwd", None).await;
     assert!(r.status().is_client_error());
@@ -810,72 +505,31 @@ async fn public_paths_and_pages(a: Adapter) {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let html = r.text().await.expect("html");
-    assert!(
-        html.contains("Create Account"),
-        "offered while no user exists"
-    );
+    assert!(html.contains("Create Account"), "offered while no user exists");
     assert!(html.contains("name=\"password\""));
     // The HTML form signs up and signs in, then lands on the protected page.
-    let form = [
-        ("email", "admin@example.com"),
-        ("password", PASSWORD),
-        ("organization", "<Acme & Co>"),
-    ];
-    let r = s
-        .client()
-        .post(s.url("/signup"))
-        .header("origin", s.base.clone())
-        .form(&form)
-        .send()
-        .await
-        .expect("req");
+    let form = [("email", "admin@example.com"), ("password", PASSWORD), ("organization", "<Acme & Co>")];
+    let r = s.client().post(s.url("/signup")).header("origin", s.base.clone()).form(&form).send().await.expect("req");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let token = session_token(&r).expect("cookie");
     let form = [("email", "admin@example.com"), ("password", PASSWORD)];
-    let r = s
-        .client()
-        .post(s.url("/login?return_to=%2F%2Fevil.example"))
-        .form(&form)
-        .send()
-        .await
-        .expect("req");
+    let r = s.client().post(s.url("/login?return_to=%2F%2Fevil.example")).form(&form).send().await.expect("req");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        r.headers()["location"],
-        "/",
-        "foreign return_to falls back to /"
-    );
-    let r = s
-        .client()
-        .post(s.url("/login?return_to=%2Fapi%2Fhello"))
-        .form(&form)
-        .send()
-        .await
-        .expect("req");
+    assert_eq!(r.headers()["location"], "/", "foreign return_to falls back to /");
+    let r = s.client().post(s.url("/login?return_to=%2Fapi%2Fhello")).form(&form).send().await.expect("req");
     assert_eq!(r.headers()["location"], "/api/hello");
     let r = s
         .client()
         .post(s.url("/login"))
-        .form(&[
-            ("email", "admin@example.com"),
-            ("password", "<script>alert(1)</script>"),
-        ])
+        .form(&[("email", "admin@example.com"), ("password", "<script>alert(1)</script>")])
         .send()
         .await
         .expect("req");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let html = r.text().await.expect("html");
     assert!(!html.contains("<script>"));
-    let html = s
-        .get("/settings/personal", Some(&token))
-        .await
-        .text()
-        .await
-        .expect("html");
+    let html = s.get("/settings/personal", Some(&token)).await.text().await.expect("html");
     assert!(html.contains("admin@example.com"));
     let html = s.get("/login", None).await.text().await.expect("html");
-    assert!(
-        !html.contains("Create Account"),
-        "not offered once set up with invite-only signup"
-    );
+    assert!(!html.contains("Create Account"), "not offered once set up with invite-only signup");
 }
