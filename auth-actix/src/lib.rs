@@ -21,5 +21,7 @@ mod convert;
 mod extract;
 mod middleware;
 
-pub use extract::{Admin, AuthRejection, CurrentUser, CurrentUserError, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
+pub use extract::{
+    Admin, AuthRejection, CurrentUser, CurrentUserError, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole,
+};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};

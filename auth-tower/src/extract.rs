@@ -145,14 +145,10 @@ mod axum_roles {
                 .await
                 .map_err(IntoResponse::into_response)?;
             let params = RawPathParams::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-            let org_id = params
-                .iter()
-                .find(|(k, _)| *k == "org")
-                .map(|(_, v)| v.to_string())
-                .ok_or_else(|| {
-                    RoleRejection(auth_core::AuthError::invalid("org", "the route has no {org} path parameter"))
-                        .into_response()
-                })?;
+            let org_id = params.iter().find(|(k, _)| *k == "org").map(|(_, v)| v.to_string()).ok_or_else(|| {
+                RoleRejection(auth_core::AuthError::invalid("org", "the route has no {org} path parameter"))
+                    .into_response()
+            })?;
             let role = user.require(&org_id, R::ROLE).map_err(|e| RoleRejection(e).into_response())?;
             Ok(Self { user, org_id, role, _required: std::marker::PhantomData })
         }
