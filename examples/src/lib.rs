@@ -110,7 +110,7 @@ fn home_page(email: &str, name: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Example app</title></head><body>\
          <h1>Hello, {name}</h1><p>Signed in as <strong>{email}</strong>.</p>\
-         <p><a href=\"/settings/personal\">Personal settings</a></p>\
+         <p><a href=\"/settings/personal\">Personal settings</a> · <a href=\"/settings/organization\">Organization</a></p>\
          <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form></body></html>",
         name = escape(name),
         email = escape(email),

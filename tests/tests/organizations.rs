@@ -14,6 +14,7 @@ both!(
     removed_member_loses_access_at_once,
     signed_in_user_with_invited_email_joins,
     invitation_domain_rule,
+    pages_invite_and_accept,
 );
 
 /// Signs up the first admin; returns (token, org id).
@@ -319,4 +320,39 @@ async fn invitation_domain_rule(a: Adapter) {
     }
     let (status, _) = invite(&s, &admin_token, &org, "ok@EXAMPLE.com", "member").await;
     assert_eq!(status, StatusCode::CREATED);
+}
+
+async fn pages_invite_and_accept(a: Adapter) {
+    let s = TestServer::start(a, "").await;
+    let (admin_token, org) = admin(&s).await;
+    let page = s.get("/settings/organization", Some(&admin_token)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("admin@example.com") && html.contains("Invite"), "{html}");
+    let r = s
+        .client()
+        .post(s.url(&format!("/settings/organization?org={org}")))
+        .header("cookie", format!("{COOKIE}={admin_token}"))
+        .header("origin", s.base.clone())
+        .form(&[("action", "invite"), ("email", "page@example.com"), ("role", "member")])
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("html");
+    let start = html.find(&format!("{}/invitations/", s.base)).expect("the accept link is shown once");
+    let link: String = html[start..].chars().take_while(|c| *c != '<').collect();
+    let path = link.strip_prefix(&s.base).expect("same origin").to_string();
+
+    let page = s.get(&path, None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.text().await.expect("html").contains("page@example.com"));
+    let r = s.client().post(s.url(&path)).form(&[("name", "Page"), ("password", PASSWORD)]).send().await.expect("req");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let token = session_token(&r).expect("signed in");
+    assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "page@example.com");
+    assert_eq!(s.get(&path, None).await.status(), StatusCode::NOT_FOUND, "used up");
+    let cross = s.client().post(s.url(&path)).header("origin", "http://evil.example").form(&[("name", "x")]).send().await.expect("req");
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 }

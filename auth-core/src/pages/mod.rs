@@ -13,11 +13,17 @@ use crate::routes::safe_return_to;
 use crate::service::AuthService;
 use crate::session::CurrentUser;
 
-const PAGES: &[&str] = &["/login", "/logout", "/signup", "/settings/personal"];
+mod orgs;
+
+const PAGES: &[&str] = &["/login", "/logout", "/signup", "/settings/personal", "/settings/organization"];
 
 /// Whether `path` is a built-in page.
 pub(crate) fn is_page(path: &str) -> bool {
-    PAGES.contains(&path)
+    PAGES.contains(&path) || invitation_token(path).is_some()
+}
+
+fn invitation_token(path: &str) -> Option<&str> {
+    path.strip_prefix("/invitations/").filter(|t| !t.is_empty() && !t.contains('/'))
 }
 
 /// HTML-escapes text for element content and quoted attributes.
@@ -36,7 +42,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn layout(title: &str, body: &str) -> String {
+pub(crate) fn layout(title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -55,17 +61,17 @@ button,.button{{display:inline-block;margin-top:1rem;padding:.55rem 1rem;border:
     )
 }
 
-fn message(kind: &str, text: Option<&str>) -> String {
+pub(crate) fn message(kind: &str, text: Option<&str>) -> String {
     text.map(|t| format!(r#"<p class="{kind}" role="alert">{}</p>"#, escape(t))).unwrap_or_default()
 }
 
-fn form_fields(body: &[u8]) -> Value {
+pub(crate) fn form_fields(body: &[u8]) -> Value {
     let map: serde_json::Map<String, Value> =
         url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
     Value::Object(map)
 }
 
-fn field<'a>(form: &'a Value, name: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a Value, name: &str) -> &'a str {
     form.get(name).and_then(Value::as_str).unwrap_or("")
 }
 
@@ -92,6 +98,16 @@ pub(crate) async fn handle(service: &AuthService, req: &RequestView<'_>, body: &
         )),
         ("/signup", "POST") => signup_post(service, &form_fields(body)).await,
         ("/signup", _) => signup_page(service, None, &Value::Null).await,
+        ("/settings/organization", "POST") => orgs::organization_post(service, req, &form_fields(body)).await,
+        ("/settings/organization", _) => orgs::organization_page(service, req, None, None).await,
+        (path, method) if invitation_token(path).is_some() => {
+            let token = invitation_token(path).unwrap_or_default();
+            if method == "POST" {
+                orgs::invitation_post(service, req, token, &form_fields(body)).await
+            } else {
+                orgs::invitation_page(service, req, token, None).await
+            }
+        }
         ("/settings/personal", "POST") => personal_post(service, req, &form_fields(body)).await,
         ("/settings/personal", _) => personal_page(service, req, None, None).await,
         _ => Err(AuthError::NotFound("no such page".into())),
@@ -214,7 +230,7 @@ async fn signup_post(service: &AuthService, form: &Value) -> Result<AuthResponse
     }
 }
 
-async fn signed_in_user(service: &AuthService, req: &RequestView<'_>) -> Result<Option<CurrentUser>, AuthError> {
+pub(crate) async fn signed_in_user(service: &AuthService, req: &RequestView<'_>) -> Result<Option<CurrentUser>, AuthError> {
     Ok(service.session_of(req).await?.map(|(u, _)| u))
 }
 
