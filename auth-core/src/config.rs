@@ -170,6 +170,36 @@ pub struct ThrottleConfig {
     pub max_lockout: Duration,
 }
 
+/// How to talk to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP upgraded with STARTTLS (required). Defaults to this.
+    StartTls,
+    /// Implicit TLS (SMTPS, usually port 465).
+    Tls,
+    /// No TLS: only accepted for loopback hosts (a local relay or a test sink).
+    None,
+}
+
+/// Optional mail delivery of invitations.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Server host.
+    pub host: String,
+    /// Server port. Defaults to 587 (STARTTLS), 465 (TLS) or 25 (none).
+    pub port: u16,
+    /// Transport security. Defaults to STARTTLS.
+    pub security: SmtpSecurity,
+    /// Login user, if the server needs one.
+    pub username: Option<String>,
+    /// Login password.
+    pub password: Option<Secret<String>>,
+    /// The `From` mailbox, e.g. `Acme <noreply@example.com>`.
+    pub from: String,
+    /// Connect and send timeout. Defaults to 10 s.
+    pub timeout: Duration,
+}
+
 /// One OpenID Connect provider.
 #[derive(Debug, Clone)]
 pub struct OidcProviderConfig {
@@ -225,6 +255,8 @@ pub struct AuthConfig {
     pub max_body_bytes: usize,
     /// How long an invitation stays valid. Defaults to 7 d.
     pub invitation_ttl: Duration,
+    /// Mail delivery of invitations. Defaults to none (the admin copies `accept_url`).
+    pub smtp: Option<SmtpConfig>,
 }
 
 impl AuthConfig {
@@ -416,6 +448,18 @@ struct RawThrottle {
     max_failures_per_client: Option<u32>,
     lockout: Option<DurationValue>,
     max_lockout: Option<DurationValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawSmtp {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<String>,
+    username: Option<String>,
+    password: Option<Secret<String>>,
+    from: Option<String>,
+    timeout: Option<DurationValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -705,6 +749,9 @@ impl Validator {
             self.err("invitations.expiresIn", "must be greater than zero");
         }
 
+        let raw_smtp: Option<RawSmtp> = self.section(&mut model, "smtp");
+        let smtp = raw_smtp.and_then(|r| self.smtp(r));
+
         for key in model.keys() {
             tracing::warn!(key = %format!("{}{key}", self.prefix), "unknown configuration key ignored");
         }
@@ -727,6 +774,7 @@ impl Validator {
                 throttle,
                 max_body_bytes,
                 invitation_ttl,
+                smtp,
             });
         }
         Err(ConfigErrors(self.errors))
@@ -795,6 +843,52 @@ impl Validator {
             }
             Some(v) => JwtSecretSource::Configured(Secret::new(v.into_bytes())),
         }
+    }
+
+    fn smtp(&mut self, r: RawSmtp) -> Option<SmtpConfig> {
+        let host = r.host.filter(|h| !h.trim().is_empty());
+        if host.is_none() {
+            self.err("smtp.host", "required when smtp is configured");
+        }
+        let security = match r.security.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("starttls") => SmtpSecurity::StartTls,
+            Some("tls") => SmtpSecurity::Tls,
+            Some("none") => SmtpSecurity::None,
+            Some(other) => {
+                self.err("smtp.security", format!("{other:?} is not one of starttls, tls, none"));
+                SmtpSecurity::StartTls
+            }
+        };
+        let from = r.from.filter(|f| !f.trim().is_empty());
+        match from.as_deref().map(str::parse::<lettre::message::Mailbox>) {
+            None => self.err("smtp.from", "required when smtp is configured (e.g. \"Acme <noreply@example.com>\")"),
+            Some(Err(e)) => self.err("smtp.from", format!("not a mailbox: {e}")),
+            Some(Ok(_)) => {}
+        }
+        let host = host?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback =
+            bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if security == SmtpSecurity::None && !loopback {
+            self.err("smtp.security", "none (no TLS) is only allowed for a loopback host; use starttls or tls");
+        }
+        if r.username.is_some() != r.password.is_some() {
+            self.err("smtp.username", "username and password go together");
+        }
+        let port = r.port.unwrap_or(match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        });
+        Some(SmtpConfig {
+            host,
+            port,
+            security,
+            username: r.username,
+            password: r.password,
+            from: from?,
+            timeout: r.timeout.map_or(Duration::from_secs(10), |d| d.0),
+        })
     }
 
     fn oidc(&mut self, raw: RawOidc, env: &dyn Fn(&str) -> Option<String>) -> Vec<OidcProviderConfig> {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod email;
 mod error;
 pub mod http;
+mod mail;
 mod orgs;
 mod pages;
 pub mod password;

@@ -13,6 +13,8 @@ use crate::store::{Acceptor, AuthMethod, InvitationRecord, Member, NewInvitation
 pub(crate) struct CreatedInvitation {
     pub(crate) record: InvitationRecord,
     pub(crate) accept_url: String,
+    /// `sent`, `failed` or `not_configured`.
+    pub(crate) delivery: &'static str,
 }
 
 /// RFC 3339 (UTC) for a unix timestamp.
@@ -138,7 +140,22 @@ impl AuthService {
         let record = self.inner.store.create_invitation(&new).await?;
         tracing::info!(target: "auth::audit", event = "invite", org_id, invitation_id = %record.id, role = role.as_str(), by = %admin.id);
         let accept_url = self.config().public_url_for(&format!("/invitations/{token}"));
-        Ok(CreatedInvitation { record, accept_url })
+        let delivery = match &self.inner.mailer {
+            None => "not_configured",
+            Some(mailer) => {
+                match mailer
+                    .send_invitation(&record.email, &record.org_name, &accept_url, &rfc3339(record.expires_at))
+                    .await
+                {
+                    Ok(()) => "sent",
+                    Err(e) => {
+                        tracing::warn!(invitation_id = %record.id, error = %e, "invitation mail not delivered; the invitation stays valid");
+                        "failed"
+                    }
+                }
+            }
+        };
+        Ok(CreatedInvitation { record, accept_url, delivery })
     }
 
     pub(crate) async fn invitations(

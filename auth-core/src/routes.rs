@@ -178,6 +178,7 @@ impl AuthService {
                 let created = self.invite(&user, org, &b.email, b.role).await?;
                 let mut v = invitation_json(&created.record);
                 v["accept_url"] = json!(created.accept_url);
+                v["delivery"] = json!(created.delivery);
                 Ok(AuthResponse::json(201, &v))
             }
             ("GET" | "HEAD", ["organizations", org, "invitations"]) => {

@@ -71,6 +71,7 @@ pub(crate) struct Inner {
     pub(crate) throttle: Throttle,
     pub(crate) cookie: CookieSpec,
     pub(crate) public_origin: String,
+    pub(crate) mailer: Option<crate::mail::Mailer>,
 }
 
 /// The authentication service shared by both adapters.
@@ -143,7 +144,9 @@ impl AuthService {
                 );
             }
         }
+        let mailer = config.smtp.as_ref().map(crate::mail::Mailer::new).transpose().map_err(StartupError::Config)?;
         let inner = Inner {
+            mailer,
             cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
             throttle: Throttle::new(config.throttle.clone()),
             cookie: CookieSpec::new(&config),

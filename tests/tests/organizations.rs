@@ -353,6 +353,13 @@ async fn pages_invite_and_accept(a: Adapter) {
     let token = session_token(&r).expect("signed in");
     assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "page@example.com");
     assert_eq!(s.get(&path, None).await.status(), StatusCode::NOT_FOUND, "used up");
-    let cross = s.client().post(s.url(&path)).header("origin", "http://evil.example").form(&[("name", "x")]).send().await.expect("req");
+    let cross = s
+        .client()
+        .post(s.url(&path))
+        .header("origin", "http://evil.example")
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .expect("req");
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 }

@@ -230,7 +230,10 @@ async fn signup_post(service: &AuthService, form: &Value) -> Result<AuthResponse
     }
 }
 
-pub(crate) async fn signed_in_user(service: &AuthService, req: &RequestView<'_>) -> Result<Option<CurrentUser>, AuthError> {
+pub(crate) async fn signed_in_user(
+    service: &AuthService,
+    req: &RequestView<'_>,
+) -> Result<Option<CurrentUser>, AuthError> {
     Ok(service.session_of(req).await?.map(|(u, _)| u))
 }
 

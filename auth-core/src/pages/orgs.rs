@@ -18,7 +18,10 @@ pub(crate) async fn invitation_page(
     let inv = match service.pending_invitation(token).await {
         Ok(inv) => inv,
         Err(e) => {
-            let html = format!("<h1>Invitation</h1>{}<p><a href=\"/login\">Sign in</a></p>", message("error", Some(&e.message())));
+            let html = format!(
+                "<h1>Invitation</h1>{}<p><a href=\"/login\">Sign in</a></p>",
+                message("error", Some(&e.message()))
+            );
             return Ok(AuthResponse::html(e.status(), layout("Invitation", &html)));
         }
     };
@@ -41,7 +44,9 @@ pub(crate) async fn invitation_page(
 <button type="submit">Create account and join</button></form>
 <p class="muted">Already have an account? <a href="/login?return_to={rt}">Sign in</a> first.</p>"#,
             min = service.config().basic_auth.min_password_length,
-            rt = escape(&url::form_urlencoded::byte_serialize(format!("/invitations/{token}").as_bytes()).collect::<String>()),
+            rt = escape(
+                &url::form_urlencoded::byte_serialize(format!("/invitations/{token}").as_bytes()).collect::<String>()
+            ),
         ),
     };
     let html = format!(
@@ -167,7 +172,9 @@ pub(crate) async fn organization_post(
                 )))
             }
             "revoke" => service.revoke_invitation(&user, &org_id, field(form, "id")).await.map(|()| None),
-            "role" => service.change_role(&user, &org_id, field(form, "user"), role(field(form, "role"))?).await.map(|_| None),
+            "role" => {
+                service.change_role(&user, &org_id, field(form, "user"), role(field(form, "role"))?).await.map(|_| None)
+            }
             "remove" => service.remove_member(&user, &org_id, field(form, "user")).await.map(|()| None),
             _ => Err(AuthError::invalid("action", "unknown action")),
         }
