@@ -50,9 +50,15 @@ pub enum AuthError {
         /// How long the client should wait.
         retry_after: Duration,
     },
-    /// The identity provider could not be reached or answered badly.
-    #[error("the identity provider is unavailable")]
+    /// The identity provider cannot be reached right now (discovery failed): 503.
+    #[error("the identity provider is unavailable: {0}")]
     IdpUnavailable(String),
+    /// The identity provider answered a back-channel request badly: 502.
+    #[error("the identity provider answered badly: {0}")]
+    IdpBadResponse(String),
+    /// The ID token (or UserInfo) failed validation: no session.
+    #[error("sign-in failed: {0}")]
+    IdTokenRejected(String),
     /// A dependency (the store) is unavailable; the request fails closed.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -78,7 +84,8 @@ impl AuthError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
-            Self::IdpUnavailable(_) => "idp_unavailable",
+            Self::IdpUnavailable(_) | Self::IdpBadResponse(_) => "idp_unavailable",
+            Self::IdTokenRejected(_) => "unauthenticated",
             Self::Unavailable => "unavailable",
         }
     }
@@ -86,15 +93,15 @@ impl AuthError {
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::IdTokenRejected(_) => 401,
             Self::Forbidden(_) | Self::EmailDomainNotAllowed | Self::SignupClosed | Self::CsrfRejected => 403,
             Self::InvalidRequest { .. } => 400,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge => 413,
             Self::RateLimited { .. } => 429,
-            Self::IdpUnavailable(_) => 502,
-            Self::Unavailable => 503,
+            Self::IdpBadResponse(_) => 502,
+            Self::IdpUnavailable(_) | Self::Unavailable => 503,
         }
     }
 

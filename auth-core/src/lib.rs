@@ -20,6 +20,7 @@ pub mod email;
 mod error;
 pub mod http;
 mod mail;
+mod oidc;
 mod orgs;
 mod pages;
 pub mod password;
@@ -27,6 +28,7 @@ mod routes;
 pub mod secret;
 mod service;
 pub mod session;
+mod sso;
 pub mod store;
 pub mod throttle;
 

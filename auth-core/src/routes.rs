@@ -115,7 +115,8 @@ impl AuthService {
     }
 
     async fn api(&self, req: &RequestView<'_>, rest: &str, body: &[u8]) -> Result<AuthResponse, AuthError> {
-        if req.is_unsafe_method() {
+        // The back-channel logout is server to server: its token is its authentication.
+        if req.is_unsafe_method() && rest != "/backchannel-logout" {
             self.check_csrf(req)?;
         }
         let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
@@ -135,8 +136,10 @@ impl AuthService {
             }
             ("POST", ["logout"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                let redirect = self.oidc_logout_url(&user).await;
                 self.logout(&user).await?;
-                Ok(AuthResponse::json(200, &json!({ "redirect": null })).with_header("set-cookie", self.clear_cookie()))
+                Ok(AuthResponse::json(200, &json!({ "redirect": redirect }))
+                    .with_header("set-cookie", self.clear_cookie()))
             }
             ("GET" | "HEAD", ["me"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
@@ -205,15 +208,32 @@ impl AuthService {
                 let s = self.accept_invitation(req, token, b.name.as_deref(), b.password.as_deref()).await?;
                 Ok(signed_in(201, &s))
             }
-            ("GET", ["login", "oidc"]) | ("GET", ["callback"]) => {
-                Err(AuthError::NotFound("no OpenID Connect provider is configured".into()))
-            }
+            ("GET", ["login", "oidc"]) => self.oidc_login(req).await,
+            ("GET", ["callback"]) => Ok(self
+                .oidc_callback(req)
+                .await
+                .unwrap_or_else(|e| self.callback_error(req, &e))
+                .with_header("set-cookie", self.clear_flow_cookie())),
+            ("POST", ["backchannel-logout"]) => self.backchannel_logout(body).await,
             (_, ["config" | "signup" | "login" | "logout" | "me"] | ["me", "password"]) => Ok(AuthResponse::json(
                 405,
                 &json!({"error": "method_not_allowed", "message": format!("{} is not allowed on this route", truncate(req.method, 16))}),
             )),
             _ => Err(AuthError::NotFound(format!("no such route: {}", truncate(req.path, 200)))),
         }
+    }
+
+    /// A callback failure: an HTML page for browsers, JSON otherwise.
+    fn callback_error(&self, req: &RequestView<'_>, e: &AuthError) -> AuthResponse {
+        if req.headers.get("accept").is_some_and(|a| a.contains("text/html")) {
+            crate::pages::error_page("Sign-in failed", e)
+        } else {
+            AuthResponse::error(e)
+        }
+    }
+
+    fn clear_flow_cookie(&self) -> String {
+        self.inner.oidc.as_ref().map(crate::oidc::Oidc::clear_flow_cookie).unwrap_or_default()
     }
 
     async fn signed_in(&self, req: &RequestView<'_>) -> Result<CurrentUser, AuthError> {

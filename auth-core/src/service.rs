@@ -72,6 +72,7 @@ pub(crate) struct Inner {
     pub(crate) cookie: CookieSpec,
     pub(crate) public_origin: String,
     pub(crate) mailer: Option<crate::mail::Mailer>,
+    pub(crate) oidc: Option<crate::oidc::Oidc>,
 }
 
 /// The authentication service shared by both adapters.
@@ -145,7 +146,15 @@ impl AuthService {
             }
         }
         let mailer = config.smtp.as_ref().map(crate::mail::Mailer::new).transpose().map_err(StartupError::Config)?;
+        let oidc = if config.oidc.is_empty() {
+            None
+        } else {
+            let oidc = crate::oidc::Oidc::new(&config, &secret).map_err(StartupError::Config)?;
+            oidc.warm_up();
+            Some(oidc)
+        };
         let inner = Inner {
+            oidc,
             mailer,
             cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
             throttle: Throttle::new(config.throttle.clone()),

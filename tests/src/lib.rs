@@ -207,3 +207,139 @@ macro_rules! both {
         )+
     };
 }
+
+/// The real OpenID provider (panva/oidc-provider under Node) on a loopback port, stopped by its
+/// own pid when dropped.
+pub struct Idp {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT` (also the issuer).
+    pub issuer: String,
+    /// The port.
+    pub port: u16,
+}
+
+/// The static client registered at the test IdP.
+pub const IDP_CLIENT_ID: &str = "test-client";
+/// Its secret.
+pub const IDP_CLIENT_SECRET: &str = "test-client-secret-0123456789";
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+impl Idp {
+    /// Starts the IdP on `port` for an app whose `publicUrl` is `app_base`; `alg` signs ID tokens.
+    pub fn start(port: u16, app_base: &str, alg: &str) -> Self {
+        use std::io::BufRead;
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/idp");
+        assert!(
+            std::path::Path::new(dir).join("node_modules/oidc-provider").exists(),
+            "the test IdP is not installed: run `npm ci --no-audit --no-fund` in tests/idp"
+        );
+        let mut child = std::process::Command::new("node")
+            .current_dir(dir)
+            .args(["idp.mjs", "--port", &port.to_string(), "--alg", alg])
+            .args(["--redirect-uri", &format!("{app_base}/api/v1/auth/callback")])
+            .args(["--post-logout-uri", &format!("{app_base}/login")])
+            .args(["--backchannel-uri", &format!("{app_base}/api/v1/auth/backchannel-logout")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("idp output");
+        assert_eq!(line.trim(), "ready", "the test IdP did not start");
+        // Keep reading: the IdP logs to stdout and would die of EPIPE otherwise.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        Self { child, issuer: format!("http://127.0.0.1:{port}"), port }
+    }
+
+    /// The YAML `oidc` section pointing at this IdP.
+    pub fn yaml(port: u16) -> String {
+        format!(
+            "oidc:\n  clientId: {IDP_CLIENT_ID}\n  clientSecret: {IDP_CLIENT_SECRET}\n  displayName: Test IdP\n  \
+             discoveryUrl: http://127.0.0.1:{port}/.well-known/openid-configuration\n"
+        )
+    }
+
+    /// The account the next interaction signs in.
+    pub async fn login_as(&self, sub: &str, email: &str, verified: bool) {
+        let body =
+            serde_json::json!({"sub": sub, "email": email, "email_verified": verified, "name": format!("User {sub}")});
+        let r = Client::new().post(format!("{}/__test/login-as", self.issuer)).json(&body).send().await.expect("idp");
+        assert!(r.status().is_success());
+    }
+
+    /// Replaces the IdP's signing keys.
+    pub async fn rotate_keys(&self) {
+        let r = Client::new().post(format!("{}/__test/rotate", self.issuer)).send().await.expect("idp");
+        assert!(r.status().is_success());
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser: keeps cookies (all of them, like a browser on 127.0.0.1), follows no redirects
+/// by itself.
+pub fn browser() -> Client {
+    Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client")
+}
+
+/// What a browser saw going through a redirect chain.
+#[derive(Debug)]
+pub struct Walk {
+    /// The last response's status.
+    pub status: StatusCode,
+    /// The last response's `Location`, if a redirect.
+    pub location: Option<String>,
+    /// The session token set along the way, if any.
+    pub session: Option<String>,
+    /// The URLs visited, in order.
+    pub visited: Vec<String>,
+    /// The last response's body.
+    pub body: String,
+}
+
+/// Follows redirects from `start` with `client` until a non-redirect, or a redirect that
+/// leaves both `app_base` and `idp_base` (at most 12 hops).
+pub async fn walk(client: &Client, start: &str, app_base: &str, idp_base: &str) -> Walk {
+    let mut url = start.to_string();
+    let mut session = None;
+    let mut visited = Vec::new();
+    for _ in 0..12 {
+        visited.push(url.clone());
+        let r = client.get(&url).header("accept", "text/html").send().await.expect("request");
+        if let Some(t) = session_token(&r) {
+            session = Some(t);
+        }
+        let status = r.status();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = r.text().await.unwrap_or_default();
+        let Some(loc) = location.clone().filter(|_| status.is_redirection()) else {
+            return Walk { status, location, session, visited, body };
+        };
+        let next = if loc.starts_with('/') {
+            let origin = if url.starts_with(idp_base) { idp_base } else { app_base };
+            format!("{origin}{loc}")
+        } else {
+            loc.clone()
+        };
+        if !next.starts_with(app_base) && !next.starts_with(idp_base) {
+            return Walk { status, location: Some(next), session, visited, body };
+        }
+        // Stop at the app's final redirect (after the callback) without following it.
+        if url.contains("/api/v1/auth/callback") {
+            return Walk { status, location: Some(loc), session, visited, body };
+        }
+        url = next;
+    }
+    panic!("too many redirects: {visited:?}");
+}

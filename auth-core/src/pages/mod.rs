@@ -61,6 +61,16 @@ button,.button{{display:inline-block;margin-top:1rem;padding:.55rem 1rem;border:
     )
 }
 
+/// A page explaining an error, with a way back to the login page.
+pub(crate) fn error_page(title: &str, e: &AuthError) -> AuthResponse {
+    let html = format!(
+        "<h1>{}</h1>{}<p><a href=\"/login\">Back to sign-in</a></p>",
+        escape(title),
+        message("error", Some(&e.message()))
+    );
+    AuthResponse::html(e.status(), layout(title, &html))
+}
+
 pub(crate) fn message(kind: &str, text: Option<&str>) -> String {
     text.map(|t| format!(r#"<p class="{kind}" role="alert">{}</p>"#, escape(t))).unwrap_or_default()
 }

@@ -218,6 +218,21 @@ pub enum Acceptor {
     Existing(String),
 }
 
+/// What logout needs to know about a session established through OIDC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSession {
+    /// Provider id (config).
+    pub provider: String,
+    /// The IdP's issuer.
+    pub issuer: String,
+    /// The user's subject at the IdP.
+    pub subject: String,
+    /// The IdP's session id (`sid` claim), if sent.
+    pub idp_sid: Option<String>,
+    /// The raw ID token (for `id_token_hint`).
+    pub id_token: String,
+}
+
 /// The persistence the core needs. Implementations must be safe to share between instances
 /// of the application (several processes on one store).
 #[async_trait]
@@ -274,6 +289,34 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         acceptor: &Acceptor,
     ) -> StoreResult<(UserRecord, InvitationRecord)>;
+    /// The user linked to an OIDC identity (issuer, subject).
+    async fn find_user_by_identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<UserRecord>>;
+    /// Links an OIDC identity to an existing user.
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> StoreResult<()>;
+    /// Creates a user (no password) linked to an OIDC identity. While setup is pending the user
+    /// becomes the first admin of a new organization named `setup_org` (exactly once).
+    async fn create_oidc_user(
+        &self,
+        user: &NewUser,
+        issuer: &str,
+        subject: &str,
+        setup_org: &str,
+    ) -> StoreResult<(UserRecord, Option<Organization>)>;
+    /// Accepts every pending invitation for `email` on behalf of `user_id`.
+    async fn accept_invitations_for(&self, email: &str, user_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    /// Records the OIDC details of a session.
+    async fn set_oidc_session(&self, session_id: &str, oidc: &OidcSession) -> StoreResult<()>;
+    /// The OIDC details of a session, if it was established through OIDC.
+    async fn oidc_session(&self, session_id: &str) -> StoreResult<Option<OidcSession>>;
+    /// Revokes the live sessions matching an IdP logout (by `sid`, else by subject).
+    async fn revoke_idp_sessions(
+        &self,
+        issuer: &str,
+        idp_sid: Option<&str>,
+        subject: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
+    /// Marks a login state as used; `false` when it was used before (a replay).
+    async fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool>;
     /// Returns the persisted session secret, storing `candidate` first if there is none.
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }

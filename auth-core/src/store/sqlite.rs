@@ -9,8 +9,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    Acceptor, AuthMethod, InvitationRecord, Member, Membership, NewInvitation, NewUser, Organization, Role,
-    SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord, now,
+    Acceptor, AuthMethod, InvitationRecord, Member, Membership, NewInvitation, NewUser, OidcSession, Organization,
+    Role, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord, now,
 };
 
 /// A [`Store`] on a SQLite file, safe to share between processes on one machine.
@@ -39,6 +39,7 @@ fn migrator() -> Migrator {
     Migrator::with_migrations(vec![
         m(1, "initial", include_str!("migrations/0001_initial.sql")),
         m(2, "invitations", include_str!("migrations/0002_invitations.sql")),
+        m(3, "oidc", include_str!("migrations/0003_oidc.sql")),
     ])
 }
 
@@ -511,6 +512,198 @@ impl Store for SqliteStore {
             .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok((user(row), inv))
+    }
+
+    async fn find_user_by_identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<UserRecord>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.email, u.name, u.password_hash, u.created_at FROM oidc_identities i \
+             JOIN users u ON u.id = i.user_id WHERE i.issuer = ? AND i.subject = ?",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(user))
+    }
+
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO oidc_identities (issuer, subject, user_id) VALUES (?, ?, ?)")
+            .bind(issuer)
+            .bind(subject)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn create_oidc_user(
+        &self,
+        new: &NewUser,
+        issuer: &str,
+        subject: &str,
+        setup_org: &str,
+    ) -> StoreResult<(UserRecord, Option<Organization>)> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let setup = sqlx::query("INSERT INTO setup (id, completed_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .rows_affected()
+            == 1;
+        let (record, org) = if setup {
+            let (u, o) = Self::insert_user_and_org(&mut tx, new, setup_org).await?;
+            (u, Some(o))
+        } else {
+            let ts = now();
+            sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, NULL, ?)")
+                .bind(&new.id)
+                .bind(&new.email)
+                .bind(&new.name)
+                .bind(ts)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            let u = UserRecord {
+                id: new.id.clone(),
+                email: new.email.clone(),
+                name: new.name.clone(),
+                password_hash: None,
+                created_at: ts,
+            };
+            (u, None)
+        };
+        sqlx::query("INSERT INTO oidc_identities (issuer, subject, user_id) VALUES (?, ?, ?)")
+            .bind(issuer)
+            .bind(subject)
+            .bind(&record.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok((record, org))
+    }
+
+    async fn accept_invitations_for(&self, email: &str, user_id: &str) -> StoreResult<Vec<InvitationRecord>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let ts = now();
+        let rows: Vec<InvitationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN organizations o ON o.id = i.org_id \
+             WHERE i.email = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?"
+        )))
+        .bind(email)
+        .bind(ts)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let invitations: Vec<InvitationRecord> = rows.into_iter().map(invitation).collect();
+        for inv in &invitations {
+            sqlx::query("UPDATE invitations SET accepted_at = ? WHERE id = ?")
+                .bind(ts)
+                .bind(&inv.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            sqlx::query(
+                "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (org_id, user_id) DO NOTHING",
+            )
+            .bind(&inv.org_id)
+            .bind(user_id)
+            .bind(inv.role.as_str())
+            .bind(ts)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(invitations)
+    }
+
+    async fn set_oidc_session(&self, session_id: &str, o: &OidcSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO oidc_sessions (session_id, provider, issuer, subject, idp_sid, id_token) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(session_id)
+        .bind(&o.provider)
+        .bind(&o.issuer)
+        .bind(&o.subject)
+        .bind(&o.idp_sid)
+        .bind(&o.id_token)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn oidc_session(&self, session_id: &str) -> StoreResult<Option<OidcSession>> {
+        let row: Option<(String, String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT provider, issuer, subject, idp_sid, id_token FROM oidc_sessions WHERE session_id = ?",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(|(provider, issuer, subject, idp_sid, id_token)| OidcSession {
+            provider,
+            issuer,
+            subject,
+            idp_sid,
+            id_token,
+        }))
+    }
+
+    async fn revoke_idp_sessions(
+        &self,
+        issuer: &str,
+        idp_sid: Option<&str>,
+        subject: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        let ids: Vec<String> = match (idp_sid, subject) {
+            (Some(sid), _) => {
+                sqlx::query_scalar(
+                    "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND id IN \
+                     (SELECT session_id FROM oidc_sessions WHERE issuer = ? AND idp_sid = ?) RETURNING id",
+                )
+                .bind(now())
+                .bind(issuer)
+                .bind(sid)
+                .fetch_all(&self.pool)
+                .await
+            }
+            (None, Some(sub)) => {
+                sqlx::query_scalar(
+                    "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND id IN \
+                     (SELECT session_id FROM oidc_sessions WHERE issuer = ? AND subject = ?) RETURNING id",
+                )
+                .bind(now())
+                .bind(issuer)
+                .bind(sub)
+                .fetch_all(&self.pool)
+                .await
+            }
+            (None, None) => Ok(Vec::new()),
+        }
+        .map_err(unavailable)?;
+        Ok(ids)
+    }
+
+    async fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM oidc_used_states WHERE expires_at < ?")
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        let r =
+            sqlx::query("INSERT INTO oidc_used_states (state_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(state_hash)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {

@@ -1,0 +1,115 @@
+//! The HTTP client towards identity providers: no redirects followed, connect and total
+//! timeouts, a response size cap, TLS verification on unless explicitly turned off.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
+
+use crate::config::OidcProviderConfig;
+
+/// Largest response accepted from an IdP (discovery, JWKS, token, UserInfo).
+pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Why a call to the IdP failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IdpHttpError {
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("response larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+}
+
+/// A capped, non-redirecting client for one provider.
+#[derive(Clone)]
+pub(crate) struct IdpHttp {
+    client: reqwest::Client,
+}
+
+impl IdpHttp {
+    pub(crate) fn new(cfg: &OidcProviderConfig) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            // IdP calls are rare; a pooled connection the IdP already closed would fail the login.
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("auth-core/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &cfg.ca_cert_file {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("oidc.caCertFile: cannot read {}: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("oidc.caCertFile: {} holds no PEM certificate: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("oidc.caCertFile: {} holds no PEM certificate", path.display()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if !cfg.verify_ssl {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder.build().map_err(|e| format!("cannot build the OIDC HTTP client: {e}"))?;
+        Ok(Self { client })
+    }
+
+    /// A GET returning (status, body), body capped.
+    pub(crate) async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), IdpHttpError> {
+        let resp = self.client.get(url).header("accept", "application/json").send().await.map_err(describe)?;
+        let status = resp.status().as_u16();
+        Ok((status, read_capped(resp).await?))
+    }
+}
+
+fn describe(e: reqwest::Error) -> IdpHttpError {
+    // reqwest's Display hides the cause chain; keep the first cause (TLS, refused, timeout).
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    IdpHttpError::Request(msg)
+}
+
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, IdpHttpError> {
+    if resp.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+        return Err(IdpHttpError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(describe)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(IdpHttpError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+impl<'c> AsyncHttpClient<'c> for IdpHttp {
+    type Error = IdpHttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let resp = self
+                .client
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(describe)?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = read_capped(resp).await?;
+            let mut out = http::Response::new(body);
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            Ok(out)
+        })
+    }
+}

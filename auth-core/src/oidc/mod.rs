@@ -1,0 +1,530 @@
+//! OpenID Connect relying party: discovery (with recovery), the authorization code flow with
+//! PKCE, state and nonce kept in an encrypted cookie, ID-token validation, RP-initiated and
+//! back-channel logout. The openidconnect crate's types stay inside this module.
+
+mod http;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessTokenHash, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    Scope, SubjectIdentifier, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use self::http::IdpHttp;
+use crate::config::{AuthConfig, OidcProviderConfig, is_loopback_host};
+use crate::error::AuthError;
+use crate::secret::Secret;
+
+/// How long a login may take between the redirect to the IdP and the callback.
+pub(crate) const FLOW_TTL_SECS: i64 = 600;
+/// Least time between two discovery (or JWKS) attempts of one provider.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// ID-token algorithms accepted: asymmetric only (no `none`, no HS*).
+const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 10] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EcdsaP521Sha512,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// What discovery found out about a provider.
+struct Discovered {
+    client: Client,
+    issuer: String,
+    jwks: CoreJsonWebKeySet,
+    end_session_endpoint: Option<String>,
+    metadata: CoreProviderMetadata,
+}
+
+/// One configured provider and what is known of it.
+pub(crate) struct Provider {
+    pub(crate) cfg: OidcProviderConfig,
+    http: IdpHttp,
+    redirect: RedirectUrl,
+    discovered: std::sync::RwLock<Option<Arc<Discovered>>>,
+    last_attempt: Mutex<Option<Instant>>,
+}
+
+/// The state of one login, kept in the encrypted flow cookie between `/login/oidc` and
+/// `/callback`, so that any instance can finish it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Flow {
+    /// Provider id.
+    pub(crate) p: String,
+    /// `state`.
+    pub(crate) s: String,
+    /// `nonce`.
+    pub(crate) n: String,
+    /// PKCE verifier.
+    pub(crate) v: String,
+    /// Where to go afterwards (already checked to be a same-origin path).
+    pub(crate) r: String,
+    /// An invitation token to accept after sign-in.
+    pub(crate) i: Option<String>,
+    /// Created at (unix seconds).
+    pub(crate) t: i64,
+}
+
+/// A verified identity from the IdP.
+#[derive(Debug)]
+pub(crate) struct Identity {
+    pub(crate) provider: String,
+    pub(crate) issuer: String,
+    pub(crate) subject: String,
+    pub(crate) email: Option<String>,
+    pub(crate) email_verified: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) idp_sid: Option<String>,
+    pub(crate) id_token: String,
+}
+
+/// The configured providers and the flow-cookie key.
+pub(crate) struct Oidc {
+    pub(crate) providers: Vec<Arc<Provider>>,
+    flow_key: cookie::Key,
+    flow_cookie: String,
+    secure: bool,
+}
+
+fn unavailable(why: impl std::fmt::Display) -> AuthError {
+    AuthError::IdpUnavailable(why.to_string())
+}
+
+fn bad_token(why: impl std::fmt::Display) -> AuthError {
+    tracing::warn!(reason = %why, "OIDC sign-in refused");
+    AuthError::IdTokenRejected(why.to_string())
+}
+
+fn check_endpoint(what: &str, url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|_| format!("{what} {url:?} is not a URL"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(&parsed) => Ok(()),
+        _ => Err(format!("{what} {url:?} must be https (plain http only for loopback hosts)")),
+    }
+}
+
+impl Oidc {
+    pub(crate) fn new(config: &AuthConfig, secret: &Secret<Vec<u8>>) -> Result<Self, String> {
+        let redirect = RedirectUrl::new(config.public_url_for("/api/v1/auth/callback")).map_err(|e| e.to_string())?;
+        let mut providers = Vec::new();
+        for cfg in &config.oidc {
+            providers.push(Arc::new(Provider {
+                http: IdpHttp::new(cfg)?,
+                cfg: cfg.clone(),
+                redirect: redirect.clone(),
+                discovered: std::sync::RwLock::new(None),
+                last_attempt: Mutex::new(None),
+            }));
+        }
+        // A key of its own for the flow cookie, derived from the session secret.
+        let master = Sha256::digest([b"auth-core oidc flow cookie v1:".as_slice(), secret.expose()].concat());
+        let flow_cookie = if config.is_https() { "__Host-auth_oidc".to_string() } else { "auth_oidc".to_string() };
+        Ok(Self { providers, flow_key: cookie::Key::derive_from(&master), flow_cookie, secure: config.is_https() })
+    }
+
+    pub(crate) fn provider(&self, id: Option<&str>) -> Result<Arc<Provider>, AuthError> {
+        let found = match id {
+            None => self.providers.first(),
+            Some(id) => self.providers.iter().find(|p| p.cfg.id == id),
+        };
+        found.cloned().ok_or_else(|| AuthError::NotFound("no such OpenID Connect provider".into()))
+    }
+
+    /// Tries discovery of every provider in the background, so the first login is fast.
+    pub(crate) fn warm_up(&self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        for p in &self.providers {
+            let p = Arc::clone(p);
+            tokio::spawn(async move {
+                if let Err(e) = p.ensure().await {
+                    tracing::warn!(provider = %p.cfg.id, error = %e.message(), "OIDC discovery failed at startup; will retry on demand");
+                }
+            });
+        }
+    }
+
+    /// The flow cookie holding `flow`, encrypted and authenticated (AES-256-GCM).
+    pub(crate) fn flow_cookie(&self, flow: &Flow) -> String {
+        let mut jar = cookie::CookieJar::new();
+        let value = serde_json::to_string(flow).unwrap_or_default();
+        jar.private_mut(&self.flow_key).add(cookie::Cookie::new(self.flow_cookie.clone(), value));
+        let sealed = jar.get(&self.flow_cookie).map(|c| c.value().to_string()).unwrap_or_default();
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}={sealed}; Path=/; Max-Age={FLOW_TTL_SECS}; HttpOnly; SameSite=Lax{secure}", self.flow_cookie)
+    }
+
+    /// A `Set-Cookie` that deletes the flow cookie.
+    pub(crate) fn clear_flow_cookie(&self) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}", self.flow_cookie)
+    }
+
+    /// Opens the flow cookie; `None` when absent, forged or not ours.
+    pub(crate) fn open_flow(&self, sealed: Option<&str>) -> Option<Flow> {
+        let sealed = sealed?;
+        let mut jar = cookie::CookieJar::new();
+        jar.add_original(cookie::Cookie::new(self.flow_cookie.clone(), sealed.to_string()));
+        let plain = jar.private(&self.flow_key).get(&self.flow_cookie)?;
+        serde_json::from_str(plain.value()).ok()
+    }
+
+    pub(crate) fn flow_cookie_name(&self) -> &str {
+        &self.flow_cookie
+    }
+}
+
+impl Provider {
+    /// The discovered provider, discovering it now if needed (at most once per few seconds).
+    async fn ensure(&self) -> Result<Arc<Discovered>, AuthError> {
+        if let Some(d) = self.discovered.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(d);
+        }
+        let mut last = self.last_attempt.lock().await;
+        if let Some(d) = self.discovered.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(d);
+        }
+        if last.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+            return Err(unavailable("the identity provider could not be reached; retrying shortly"));
+        }
+        *last = Some(Instant::now());
+        let d = Arc::new(self.discover().await?);
+        *self.discovered.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&d));
+        tracing::info!(provider = %self.cfg.id, issuer = %d.issuer, "OIDC provider discovered");
+        Ok(d)
+    }
+
+    async fn discover(&self) -> Result<Discovered, AuthError> {
+        let url = self.cfg.discovery_url.as_str();
+        let (status, body) = self.http.get(url).await.map_err(|e| {
+            tracing::warn!(provider = %self.cfg.id, error = %e, "OIDC discovery failed");
+            unavailable(format!("discovery failed: {e}"))
+        })?;
+        if status != 200 {
+            return Err(unavailable(format!("discovery answered HTTP {status}")));
+        }
+        let raw: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| unavailable("the discovery document is not JSON"))?;
+        let metadata: CoreProviderMetadata = serde_json::from_value(raw.clone())
+            .map_err(|e| unavailable(format!("the discovery document is invalid: {e}")))?;
+        let issuer = metadata.issuer().as_str().to_string();
+        if issuer.trim_end_matches('/') != self.cfg.issuer.trim_end_matches('/') {
+            tracing::error!(expected = %self.cfg.issuer, announced = %issuer, "OIDC issuer mismatch");
+            return Err(unavailable(format!(
+                "the discovery document announces issuer {issuer:?}, but the configured one is {:?}",
+                self.cfg.issuer
+            )));
+        }
+        let end_session_endpoint = raw.get("end_session_endpoint").and_then(|v| v.as_str()).map(str::to_string);
+        let endpoints = [
+            Some(("authorization_endpoint", metadata.authorization_endpoint().as_str().to_string())),
+            metadata.token_endpoint().map(|u| ("token_endpoint", u.as_str().to_string())),
+            metadata.userinfo_endpoint().map(|u| ("userinfo_endpoint", u.as_str().to_string())),
+            Some(("jwks_uri", metadata.jwks_uri().as_str().to_string())),
+            end_session_endpoint.clone().map(|u| ("end_session_endpoint", u)),
+        ];
+        for (what, url) in endpoints.into_iter().flatten() {
+            check_endpoint(what, &url).map_err(unavailable)?;
+        }
+        if metadata.token_endpoint().is_none() {
+            return Err(unavailable("the provider announces no token_endpoint"));
+        }
+        let jwks = self.fetch_jwks(&metadata).await?;
+        let client = self.client(&metadata, &jwks);
+        Ok(Discovered { client, issuer, jwks, end_session_endpoint, metadata })
+    }
+
+    async fn fetch_jwks(&self, metadata: &CoreProviderMetadata) -> Result<CoreJsonWebKeySet, AuthError> {
+        let (status, body) =
+            self.http.get(metadata.jwks_uri().as_str()).await.map_err(|e| unavailable(format!("JWKS: {e}")))?;
+        if status != 200 {
+            return Err(unavailable(format!("JWKS answered HTTP {status}")));
+        }
+        serde_json::from_slice(&body).map_err(|e| unavailable(format!("JWKS is invalid: {e}")))
+    }
+
+    fn client(&self, metadata: &CoreProviderMetadata, jwks: &CoreJsonWebKeySet) -> Client {
+        let md = metadata.clone().set_jwks(jwks.clone());
+        let client = CoreClient::from_provider_metadata(
+            md,
+            ClientId::new(self.cfg.client_id.clone()),
+            Some(ClientSecret::new(self.cfg.client_secret.expose().clone())),
+        )
+        .set_redirect_uri(self.redirect.clone());
+        // client_secret_basic unless the IdP only takes client_secret_post.
+        let methods = metadata.token_endpoint_auth_methods_supported();
+        let post_only = methods.is_some_and(|m| {
+            m.contains(&CoreClientAuthMethod::ClientSecretPost) && !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
+        });
+        if post_only { client.set_auth_type(AuthType::RequestBody) } else { client }
+    }
+
+    /// Re-reads the JWKS after an unknown `kid` (key rotation), at most once per few seconds.
+    async fn refresh_jwks(&self, current: &Discovered) -> Result<Arc<Discovered>, AuthError> {
+        let mut last = self.last_attempt.lock().await;
+        if last.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+            return Err(bad_token("unknown signing key (JWKS refreshed too recently)"));
+        }
+        *last = Some(Instant::now());
+        let jwks = self.fetch_jwks(&current.metadata).await?;
+        let d = Arc::new(Discovered {
+            client: self.client(&current.metadata, &jwks),
+            issuer: current.issuer.clone(),
+            jwks,
+            end_session_endpoint: current.end_session_endpoint.clone(),
+            metadata: current.metadata.clone(),
+        });
+        *self.discovered.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&d));
+        tracing::info!(provider = %self.cfg.id, "OIDC JWKS refreshed");
+        Ok(d)
+    }
+
+    /// The authorization URL and the flow to remember.
+    pub(crate) async fn start(
+        &self,
+        return_to: String,
+        invitation: Option<String>,
+        now: i64,
+    ) -> Result<(String, Flow), AuthError> {
+        let d = self.ensure().await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = d
+            .client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(challenge);
+        for scope in self.cfg.scopes.iter().filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.url();
+        let flow = Flow {
+            p: self.cfg.id.clone(),
+            s: state.secret().clone(),
+            n: nonce.secret().clone(),
+            v: verifier.secret().clone(),
+            r: return_to,
+            i: invitation,
+            t: now,
+        };
+        Ok((url.to_string(), flow))
+    }
+
+    /// Checks the callback's `iss` parameter (RFC 9207) when the IdP sends one.
+    pub(crate) async fn check_iss_param(&self, iss: Option<&str>) -> Result<(), AuthError> {
+        let Some(iss) = iss else { return Ok(()) };
+        let d = self.ensure().await?;
+        if iss.trim_end_matches('/') == d.issuer.trim_end_matches('/') {
+            Ok(())
+        } else {
+            Err(AuthError::invalid("iss", "the callback comes from another issuer"))
+        }
+    }
+
+    /// Redeems the code and validates everything (OIDC Core 3.1.3.7), returning the identity.
+    pub(crate) async fn finish(&self, code: &str, flow: &Flow) -> Result<Identity, AuthError> {
+        let mut d = self.ensure().await?;
+        let request = d
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| unavailable(format!("token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(flow.v.clone()));
+        let tokens = request.request_async(&self.http).await.map_err(|e| match e {
+            RequestTokenError::ServerResponse(r) => {
+                tracing::warn!(provider = %self.cfg.id, error = %r.error(), "the IdP refused the authorization code");
+                AuthError::invalid("code", "the identity provider refused the authorization code")
+            }
+            other => {
+                tracing::warn!(provider = %self.cfg.id, error = %other, "token request failed");
+                AuthError::IdpBadResponse("the token request failed".into())
+            }
+        })?;
+        let id_token = tokens.id_token().ok_or_else(|| bad_token("the token response holds no ID token"))?;
+        let nonce = Nonce::new(flow.n.clone());
+        let claims = {
+            let verify = |d: &Discovered| -> Result<_, openidconnect::ClaimsVerificationError> {
+                let verifier = d.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+                id_token.claims(&verifier, &nonce).cloned()
+            };
+            match verify(&d) {
+                Ok(c) => c,
+                Err(openidconnect::ClaimsVerificationError::SignatureVerification(e)) if self.may_be_rotation(&e) => {
+                    d = self.refresh_jwks(&d).await?;
+                    verify(&d).map_err(|e| bad_token(format!("ID token: {e}")))?
+                }
+                Err(e) => return Err(bad_token(format!("ID token: {e}"))),
+            }
+        };
+        let verifier = d.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+        // at_hash, when present, binds the access token to the ID token.
+        if let Some(expected) = claims.access_token_hash() {
+            let alg = id_token.signing_alg().map_err(|e| bad_token(format!("at_hash: {e}")))?;
+            let key = id_token.signing_key(&verifier).map_err(|e| bad_token(format!("at_hash: {e}")))?;
+            let actual = AccessTokenHash::from_token(tokens.access_token(), alg, key)
+                .map_err(|e| bad_token(format!("at_hash: {e}")))?;
+            if actual != *expected {
+                return Err(bad_token("at_hash does not match the access token"));
+            }
+        }
+        if let Some(azp) = claims.authorized_party()
+            && azp.as_str() != self.cfg.client_id
+        {
+            return Err(bad_token("azp is not this client"));
+        }
+        let now = chrono_now();
+        if claims.issue_time().timestamp() > now + 60 {
+            return Err(bad_token("iat is in the future"));
+        }
+        let raw = id_token.to_string();
+        let idp_sid = jwt_payload(&raw).and_then(|p| p.get("sid").and_then(|v| v.as_str()).map(str::to_string));
+        let mut identity = Identity {
+            provider: self.cfg.id.clone(),
+            issuer: d.issuer.clone(),
+            subject: claims.subject().as_str().to_string(),
+            email: claims.email().map(|e| e.as_str().to_string()),
+            email_verified: claims.email_verified() == Some(true),
+            name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
+            idp_sid,
+            id_token: raw,
+        };
+        // UserInfo, when offered: its `sub` must be the ID token's.
+        if let Ok(request) =
+            d.client.user_info(tokens.access_token().clone(), Some(SubjectIdentifier::new(identity.subject.clone())))
+        {
+            let info: CoreUserInfoClaims = request.request_async(&self.http).await.map_err(|e| match e {
+                openidconnect::UserInfoError::ClaimsVerification(e) => bad_token(format!("UserInfo: {e}")),
+                other => {
+                    tracing::warn!(provider = %self.cfg.id, error = %other, "UserInfo request failed");
+                    AuthError::IdpBadResponse("the UserInfo request failed".into())
+                }
+            })?;
+            if identity.email.is_none() {
+                identity.email = info.email().map(|e| e.as_str().to_string());
+                identity.email_verified = info.email_verified() == Some(true);
+            }
+            if identity.name.is_none() {
+                identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string());
+            }
+        }
+        Ok(identity)
+    }
+
+    fn may_be_rotation(&self, e: &openidconnect::SignatureVerificationError) -> bool {
+        matches!(
+            e,
+            openidconnect::SignatureVerificationError::NoMatchingKey
+                | openidconnect::SignatureVerificationError::AmbiguousKeyId(_)
+        )
+    }
+
+    /// The RP-initiated logout URL for a session's ID token, if the IdP offers one.
+    pub(crate) async fn logout_url(&self, id_token: &str, post_logout: &str) -> Option<String> {
+        let d = self.ensure().await.ok()?;
+        let mut url = url::Url::parse(d.end_session_endpoint.as_deref()?).ok()?;
+        url.query_pairs_mut()
+            .append_pair("id_token_hint", id_token)
+            .append_pair("post_logout_redirect_uri", post_logout)
+            .append_pair("client_id", &self.cfg.client_id);
+        Some(url.to_string())
+    }
+
+    /// Validates a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.6); returns
+    /// (`sid`, `sub`, `jti`).
+    pub(crate) async fn verify_logout_token(
+        &self,
+        token: &str,
+    ) -> Result<(Option<String>, Option<String>, String), AuthError> {
+        let d = self.ensure().await?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::invalid("logout_token", "not a JWT"))?;
+        use jsonwebtoken::Algorithm as A;
+        let alg_ok = matches!(
+            header.alg,
+            A::RS256 | A::RS384 | A::RS512 | A::PS256 | A::PS384 | A::PS512 | A::ES256 | A::ES384 | A::EdDSA
+        );
+        if !alg_ok || header.typ.as_deref().is_some_and(|t| t != "logout+jwt") {
+            return Err(AuthError::invalid("logout_token", "unexpected algorithm or type"));
+        }
+        let jwks_json = serde_json::to_value(&d.jwks).map_err(|_| AuthError::invalid("logout_token", "no keys"))?;
+        let set: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_value(jwks_json).map_err(|_| AuthError::invalid("logout_token", "unusable JWKS"))?;
+        let candidates: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
+            Some(kid) => set.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid.as_str())).collect(),
+            None if set.keys.len() == 1 => set.keys.iter().collect(),
+            None => Vec::new(),
+        };
+        let key = candidates.first().ok_or_else(|| AuthError::invalid("logout_token", "unknown signing key"))?;
+        let key =
+            jsonwebtoken::DecodingKey::from_jwk(key).map_err(|_| AuthError::invalid("logout_token", "unusable key"))?;
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_issuer(&[d.issuer.as_str()]);
+        validation.set_audience(&[self.cfg.client_id.as_str()]);
+        validation.set_required_spec_claims(&["iss", "aud"]);
+        validation.leeway = 60;
+        #[derive(Deserialize)]
+        struct LogoutClaims {
+            iat: i64,
+            jti: String,
+            events: serde_json::Map<String, serde_json::Value>,
+            sub: Option<String>,
+            sid: Option<String>,
+            nonce: Option<serde_json::Value>,
+        }
+        let data = jsonwebtoken::decode::<LogoutClaims>(token, &key, &validation)
+            .map_err(|e| AuthError::invalid("logout_token", format!("invalid: {e}")))?;
+        let c = data.claims;
+        let event = c.events.get("http://schemas.openid.net/event/backchannel-logout");
+        if !event.is_some_and(serde_json::Value::is_object) {
+            return Err(AuthError::invalid("logout_token", "missing the back-channel logout event"));
+        }
+        if c.nonce.is_some() {
+            return Err(AuthError::invalid("logout_token", "must not contain a nonce"));
+        }
+        if c.sub.is_none() && c.sid.is_none() {
+            return Err(AuthError::invalid("logout_token", "needs sub or sid"));
+        }
+        if c.iat > chrono_now() + 60 {
+            return Err(AuthError::invalid("logout_token", "iat is in the future"));
+        }
+        Ok((c.sid, c.sub, c.jti))
+    }
+
+    pub(crate) fn issuer(&self) -> Option<String> {
+        self.discovered.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|d| d.issuer.clone())
+    }
+}
+
+fn chrono_now() -> i64 {
+    crate::store::now()
+}
+
+/// The payload of a (verified) JWT as JSON.
+fn jwt_payload(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// SHA-256 of a state, hex, as stored for single use.
+pub(crate) fn state_hash(prefix: &str, state: &str) -> String {
+    Sha256::digest([prefix.as_bytes(), state.as_bytes()].concat()).iter().map(|b| format!("{b:02x}")).collect()
+}

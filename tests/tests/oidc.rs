@@ -1,0 +1,289 @@
+//! OIDC login against a real, certified OpenID provider (panva/oidc-provider), both adapters.
+
+use std::time::{Duration, Instant};
+
+use auth_tests::{Adapter, COOKIE, Idp, PASSWORD, StatusCode, TestServer, both, browser, free_port, json, walk};
+use serde_json::json;
+
+both!(
+    sign_in_rs256_creates_first_admin,
+    sign_in_es256,
+    key_rotation_is_followed,
+    invited_email_joins_and_rules_hold,
+    verified_email_links_password_account,
+    callback_checks_state,
+    logout_rp_initiated_and_backchannel,
+    idp_down_at_startup_recovers,
+);
+
+/// An app configured for an IdP on a fresh port, and that IdP (started after the app, so
+/// that it knows the app's callback URL).
+async fn app_and_idp(a: Adapter, alg: &str, extra: &str) -> (TestServer, Idp) {
+    let port = free_port();
+    let s = TestServer::start(a, &format!("{}{extra}", Idp::yaml(port))).await;
+    let idp = Idp::start(port, &s.base, alg);
+    wait_for_oidc(&s).await;
+    (s, idp)
+}
+
+/// Waits (bounded) until the app has discovered the IdP.
+async fn wait_for_oidc(s: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = s.get("/api/v1/auth/login/oidc", None).await.status();
+        if status == StatusCode::FOUND {
+            return;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "the app never discovered the IdP");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Signs in through the IdP as `sub`; returns (session token if any, the final walk).
+async fn sso(s: &TestServer, idp: &Idp, sub: &str, email: &str, verified: bool) -> auth_tests::Walk {
+    idp.login_as(sub, email, verified).await;
+    let b = browser();
+    walk(&b, &s.url("/api/v1/auth/login/oidc?return_to=%2Fapi%2Fhello"), &s.base, &idp.issuer).await
+}
+
+async fn sign_in_rs256_creates_first_admin(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    let cfg = json(s.get("/api/v1/auth/config", None).await).await;
+    assert_eq!(cfg["oidc"]["enabled"], true);
+    assert_eq!(cfg["oidc"]["name"], "Test IdP");
+    assert_eq!(cfg["oidc"]["login_url"], "/api/v1/auth/login/oidc");
+
+    let r = s.get("/api/v1/auth/login/oidc", None).await;
+    let location = r.headers()["location"].to_str().expect("ascii").to_string();
+    assert!(location.starts_with(&format!("{}/auth?", idp.issuer)), "{location}");
+    for part in
+        ["code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code", "scope=openid"]
+    {
+        assert!(location.contains(part), "{part} missing from {location}");
+    }
+    for scope in ["profile", "email"] {
+        assert!(location.contains(scope), "{scope} missing from {location}");
+    }
+    assert!(location.contains(&format!("redirect_uri={}", url_encode(&format!("{}/api/v1/auth/callback", s.base)))));
+    let flow_cookie = r.headers()["set-cookie"].to_str().expect("ascii").to_string();
+    assert!(flow_cookie.contains("HttpOnly") && flow_cookie.contains("Max-Age=600"), "{flow_cookie}");
+
+    let w = sso(&s, &idp, "alice", "alice@example.com", true).await;
+    assert_eq!(w.status, StatusCode::FOUND, "{w:?}");
+    assert_eq!(w.location.as_deref(), Some("/api/hello"));
+    let token = w.session.expect("a session cookie");
+    assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "alice@example.com");
+    let me = json(s.get("/api/v1/auth/me", Some(&token)).await).await;
+    assert_eq!(me["user"]["auth_method"], "oidc");
+    assert_eq!(me["organizations"][0]["role"], "admin", "the first user becomes the first admin");
+    // Again: the same identity, the same user.
+    let again = sso(&s, &idp, "alice", "alice@example.com", true).await.session.expect("session");
+    let me2 = json(s.get("/api/v1/auth/me", Some(&again)).await).await;
+    assert_eq!(me["user"]["id"], me2["user"]["id"]);
+    // A password change is refused for SSO users, clearly.
+    let r = s
+        .post("/api/v1/auth/me/password", json!({"current_password": "x", "new_password": PASSWORD}), Some(&token))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn sign_in_es256(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "ES256", "").await;
+    let w = sso(&s, &idp, "erin", "erin@example.com", true).await;
+    let token = w.session.clone().unwrap_or_else(|| panic!("ES256 sign-in failed: {w:?}"));
+    assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "erin@example.com");
+}
+
+async fn key_rotation_is_followed(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    assert!(sso(&s, &idp, "alice", "alice@example.com", true).await.session.is_some());
+    idp.rotate_keys().await;
+    // The app's cached JWKS lacks the new kid: one refetch, then success.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let w = sso(&s, &idp, "alice", "alice@example.com", true).await;
+    assert!(w.session.is_some(), "sign-in after key rotation failed: {w:?}");
+}
+
+async fn invited_email_joins_and_rules_hold(a: Adapter) {
+    let port = free_port();
+    let yaml = format!(
+        "{}basicAuth:\n  validEmailDomain: example.com\n  jwtSecret: \"0123456789abcdef0123456789abcdef\"\n",
+        Idp::yaml(port)
+    );
+    let s = TestServer::start(a, &yaml).await;
+    let idp = Idp::start(port, &s.base, "RS256");
+    wait_for_oidc(&s).await;
+    let admin = s.signup("admin@example.com").await;
+    let org = json(s.get("/api/v1/auth/me", Some(&admin)).await).await["organizations"][0]["id"]
+        .as_str()
+        .expect("org")
+        .to_string();
+    let r = s
+        .post(
+            &format!("/api/v1/auth/organizations/{org}/invitations"),
+            json!({"email": "bob@example.com"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // Unverified email: no account, no session.
+    let w = sso(&s, &idp, "bob-unverified", "bob@example.com", false).await;
+    assert!(w.session.is_none());
+    assert_eq!(w.status, StatusCode::FORBIDDEN, "{w:?}");
+    // Another domain: refused whatever the IdP says (signup policy does not apply to SSO, the domain does).
+    let w = sso(&s, &idp, "mallory", "mallory@evil.com", true).await;
+    assert!(w.session.is_none());
+    assert_eq!(w.status, StatusCode::FORBIDDEN);
+    let w = sso(&s, &idp, "mallory2", "mallory@example.com.evil.com", true).await;
+    assert!(w.session.is_none());
+
+    // Verified and invited: the account is created (invite-only signup does not stop SSO) and joins.
+    let w = sso(&s, &idp, "bob", "bob@example.com", true).await;
+    let bob = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    let me = json(s.get("/api/v1/auth/me", Some(&bob)).await).await;
+    assert_eq!(me["organizations"][0]["id"], org.as_str());
+    assert_eq!(me["organizations"][0]["role"], "member");
+    let pending = json(s.get(&format!("/api/v1/auth/organizations/{org}/invitations"), Some(&admin)).await).await;
+    assert_eq!(pending, json!([]));
+}
+
+async fn verified_email_links_password_account(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    let pw = s.signup("carol@example.com").await;
+    let pw_id = json(s.get("/api/v1/auth/me", Some(&pw)).await).await["user"]["id"].clone();
+    // Unverified: never linked to the existing account.
+    let w = sso(&s, &idp, "carol-unverified", "carol@example.com", false).await;
+    assert!(w.session.is_none());
+    let w = sso(&s, &idp, "carol", "Carol@Example.com", true).await;
+    let sso_token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    let me = json(s.get("/api/v1/auth/me", Some(&sso_token)).await).await;
+    assert_eq!(me["user"]["id"], pw_id, "linked to the password account");
+    // The password still works too.
+    s.login("carol@example.com", PASSWORD).await;
+}
+
+async fn callback_checks_state(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    idp.login_as("alice", "alice@example.com", true).await;
+    // Walk up to the callback, but do not let the app see it yet.
+    let b = browser();
+    let r = b.get(s.url("/api/v1/auth/login/oidc")).send().await.expect("req");
+    let mut url = r.headers()["location"].to_str().expect("ascii").to_string();
+    let callback = loop {
+        let r = b.get(&url).send().await.expect("req");
+        let loc = r.headers()["location"].to_str().expect("ascii").to_string();
+        let next = if loc.starts_with('/') { format!("{}{loc}", idp.issuer) } else { loc };
+        if next.starts_with(&s.base) {
+            break next;
+        }
+        url = next;
+    };
+    assert!(callback.contains("code=") && callback.contains("state=") && callback.contains("iss="), "{callback}");
+
+    // Without the flow cookie (another browser): 400, no session.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("c")
+        .get(&callback)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // A forged state: 400.
+    let forged = callback.replace("state=", "state=x");
+    let r = b.get(&forged).send().await.expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(auth_tests::session_token(&r).is_none());
+    // A foreign iss: 400.
+    let r = b.get(format!("{callback}&iss=https%3A%2F%2Fevil.example")).send().await.expect("req");
+    assert!(r.status().is_client_error());
+    // The genuine one: signed in.
+    let flow = b.get(s.url("/api/v1/auth/login/oidc")).send().await.expect("req");
+    assert_eq!(flow.status(), StatusCode::FOUND);
+}
+
+async fn logout_rp_initiated_and_backchannel(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    idp.login_as("dave", "dave@example.com", true).await;
+    let b = browser();
+    let w = walk(&b, &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    let token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    // RP-initiated logout: the app ends the session and names the IdP's logout URL.
+    let r = s.post("/api/v1/auth/logout", json!({}), Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let redirect = json(r).await["redirect"].as_str().expect("an IdP logout URL").to_string();
+    assert!(redirect.starts_with(&format!("{}/session/end?", idp.issuer)), "{redirect}");
+    assert!(redirect.contains("id_token_hint=") && redirect.contains("post_logout_redirect_uri="), "{redirect}");
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::UNAUTHORIZED);
+
+    // Back-channel: sign in again, then end the session at the IdP; the IdP calls the app.
+    let w = walk(&b, &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    let token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
+    let page = b.get(format!("{}/session/end?client_id=test-client", idp.issuer)).send().await.expect("req");
+    let html = page.text().await.expect("html");
+    let xsrf = html
+        .split("name=\"xsrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the IdP's logout form")
+        .to_string();
+    let r = b
+        .post(format!("{}/session/end/confirm", idp.issuer))
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .expect("req");
+    assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.get("/api/hello", Some(&token)).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "the back-channel logout never ended the session");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Forged logout tokens are refused: unsigned, or of an unknown issuer, or garbage.
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let claims = json!({"iss": idp.issuer, "aud": "test-client", "iat": 1, "jti": "x", "sub": "dave",
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}}});
+    let unsigned = format!("{}.{}.", b64(json!({"alg": "none", "typ": "logout+jwt"})), b64(claims.clone()));
+    let hs = format!("{}.{}.c2ln", b64(json!({"alg": "HS256", "typ": "logout+jwt"})), b64(claims));
+    for forged in [unsigned.as_str(), hs.as_str(), "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.", "garbage", ""] {
+        let r = s
+            .client()
+            .post(s.url("/api/v1/auth/backchannel-logout"))
+            .form(&[("logout_token", forged)])
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{forged}");
+    }
+    let _ = COOKIE;
+}
+
+async fn idp_down_at_startup_recovers(a: Adapter) {
+    let port = free_port();
+    let s = TestServer::start(a, &Idp::yaml(port)).await;
+    // No IdP yet: OIDC answers 503, password sign-up and login keep working.
+    let r = s.get("/api/v1/auth/login/oidc", None).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(r).await["error"], "idp_unavailable");
+    let token = s.signup("admin@example.com").await;
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
+    // The IdP comes up: OIDC recovers by itself.
+    let idp = Idp::start(port, &s.base, "RS256");
+    wait_for_oidc(&s).await;
+    let w = sso(&s, &idp, "zed", "zed@example.com", true).await;
+    assert!(w.session.is_some(), "{w:?}");
+}
