@@ -1,6 +1,8 @@
 //! Test harness: the example app served by either adapter on a real loopback port, and HTTP
 //! helpers. Every scenario in `tests/tests/` runs against both adapters via [`both!`].
 
+pub mod hostile;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_core::{AuthConfig, AuthService};

@@ -61,7 +61,14 @@ pub(crate) struct Provider {
     http: IdpHttp,
     redirect: RedirectUrl,
     discovered: std::sync::RwLock<Option<Arc<Discovered>>>,
-    last_attempt: Mutex<Option<Instant>>,
+    last_attempt: Mutex<Attempt>,
+}
+
+/// The last discovery/JWKS attempt, for backoff; its error is repeated while backing off.
+#[derive(Default)]
+struct Attempt {
+    at: Option<Instant>,
+    error: Option<String>,
 }
 
 /// The state of one login, kept in the encrypted flow cookie between `/login/oidc` and
@@ -133,7 +140,7 @@ impl Oidc {
                 cfg: cfg.clone(),
                 redirect: redirect.clone(),
                 discovered: std::sync::RwLock::new(None),
-                last_attempt: Mutex::new(None),
+                last_attempt: Mutex::new(Attempt::default()),
             }));
         }
         // A key of its own for the flow cookie, derived from the session secret.
@@ -205,11 +212,22 @@ impl Provider {
         if let Some(d) = self.discovered.read().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(d);
         }
-        if last.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
-            return Err(unavailable("the identity provider could not be reached; retrying shortly"));
+        if last.at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+            let why = last.error.clone().unwrap_or_else(|| "the identity provider could not be reached".into());
+            return Err(unavailable(format!("{why}; retrying shortly")));
         }
-        *last = Some(Instant::now());
-        let d = Arc::new(self.discover().await?);
+        last.at = Some(Instant::now());
+        let d = match self.discover().await {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                last.error = Some(match &e {
+                    AuthError::IdpUnavailable(why) => why.clone(),
+                    other => other.message(),
+                });
+                return Err(e);
+            }
+        };
+        last.error = None;
         *self.discovered.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&d));
         tracing::info!(provider = %self.cfg.id, issuer = %d.issuer, "OIDC provider discovered");
         Ok(d)
@@ -283,10 +301,10 @@ impl Provider {
     /// Re-reads the JWKS after an unknown `kid` (key rotation), at most once per few seconds.
     async fn refresh_jwks(&self, current: &Discovered) -> Result<Arc<Discovered>, AuthError> {
         let mut last = self.last_attempt.lock().await;
-        if last.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+        if last.at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
             return Err(bad_token("unknown signing key (JWKS refreshed too recently)"));
         }
-        *last = Some(Instant::now());
+        last.at = Some(Instant::now());
         let jwks = self.fetch_jwks(&current.metadata).await?;
         let d = Arc::new(Discovered {
             client: self.client(&current.metadata, &jwks),
@@ -359,6 +377,11 @@ impl Provider {
             }
         })?;
         let id_token = tokens.id_token().ok_or_else(|| bad_token("the token response holds no ID token"))?;
+        // Without a kid, the key must be unambiguous: one signing key in the JWKS, not "try each".
+        let header = jwt_header(&id_token.to_string()).ok_or_else(|| bad_token("the ID token header is unreadable"))?;
+        if header.get("kid").is_none() && signing_keys(&d.jwks) > 1 {
+            return Err(bad_token("the ID token names no kid and the provider publishes several keys"));
+        }
         let nonce = Nonce::new(flow.n.clone());
         let claims = {
             let verify = |d: &Discovered| -> Result<_, openidconnect::ClaimsVerificationError> {
@@ -514,6 +537,26 @@ impl Provider {
 
 fn chrono_now() -> i64 {
     crate::store::now()
+}
+
+/// The header of a JWT as JSON (not verified).
+fn jwt_header(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// How many keys of a JWKS may sign (`use` absent or `sig`).
+fn signing_keys(jwks: &CoreJsonWebKeySet) -> usize {
+    serde_json::to_value(jwks)
+        .ok()
+        .and_then(|v| {
+            v.get("keys").and_then(|k| k.as_array()).map(|keys| {
+                keys.iter().filter(|k| k.get("use").and_then(|u| u.as_str()).is_none_or(|u| u == "sig")).count()
+            })
+        })
+        .unwrap_or(0)
 }
 
 /// The payload of a (verified) JWT as JSON.
