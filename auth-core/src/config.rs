@@ -221,6 +221,10 @@ pub struct OidcProviderConfig {
     pub verify_ssl: bool,
     /// Extra CA bundle (PEM) to trust for the IdP.
     pub ca_cert_file: Option<PathBuf>,
+    /// Treat an email as verified when the IdP sends no `email_verified` claim at all (Entra ID
+    /// omits it). Allows creating accounts and joining invitations; never links an existing
+    /// account. Defaults to `false`.
+    pub assume_email_verified: bool,
 }
 
 /// The validated configuration shared by both adapters.
@@ -431,6 +435,8 @@ struct RawOidcProvider {
     #[serde(default, deserialize_with = "flex_bool_opt")]
     verify_ssl: Option<bool>,
     ca_cert_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "flex_bool_opt")]
+    assume_email_verified: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -991,6 +997,7 @@ impl Validator {
             scopes,
             verify_ssl: verify_env.or(p.verify_ssl).unwrap_or(true),
             ca_cert_file: p.ca_cert_file,
+            assume_email_verified: p.assume_email_verified.unwrap_or(false),
         })
     }
 }

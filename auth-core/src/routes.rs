@@ -208,7 +208,9 @@ impl AuthService {
                 let s = self.accept_invitation(req, token, b.name.as_deref(), b.password.as_deref()).await?;
                 Ok(signed_in(201, &s))
             }
-            ("GET", ["login", "oidc"]) => self.oidc_login(req).await,
+            ("GET", ["login", "oidc"]) => {
+                Ok(self.oidc_login(req).await.unwrap_or_else(|e| self.callback_error(req, &e)))
+            }
             ("GET", ["callback"]) => Ok(self
                 .oidc_callback(req)
                 .await
@@ -223,7 +225,7 @@ impl AuthService {
         }
     }
 
-    /// A callback failure: an HTML page for browsers, JSON otherwise.
+    /// An OIDC failure (login or callback): an HTML page for browsers, JSON otherwise.
     fn callback_error(&self, req: &RequestView<'_>, e: &AuthError) -> AuthResponse {
         if req.headers.get("accept").is_some_and(|a| a.contains("text/html")) {
             crate::pages::error_page("Sign-in failed", e)

@@ -63,7 +63,7 @@ impl AuthService {
     /// Finds or creates the user of a verified identity and starts a session.
     async fn oidc_sign_in(&self, id: Identity, invitation: Option<&str>) -> Result<IssuedSession, AuthError> {
         let store = &self.inner.store;
-        let verified_email = match (&id.email, id.email_verified) {
+        let verified_email = match (&id.email, id.email_verified || id.email_assumed_verified) {
             (Some(e), true) => Email::parse(e).ok(),
             _ => None,
         };
@@ -110,10 +110,17 @@ impl AuthService {
         let email = Email::parse(raw)
             .map_err(|_| AuthError::Forbidden("the identity provider's email address is not usable".into()))?;
         self.check_domain(&email)?;
-        if !id.email_verified {
+        if !id.email_verified && !id.email_assumed_verified {
             return Err(AuthError::Forbidden("the identity provider has not verified this email address".into()));
         }
         if let Some(existing) = store.find_user_by_email(email.as_str()).await? {
+            // Linking needs the IdP's own word that the email is verified, never an assumption.
+            if !id.email_verified {
+                return Err(AuthError::Forbidden(
+                    "an account with this email exists, and the identity provider did not confirm the email is verified"
+                        .into(),
+                ));
+            }
             store.link_identity(&id.issuer, &id.subject, &existing.id).await?;
             tracing::info!(target: "auth::audit", event = "identity_linked", user_id = %existing.id, provider = %id.provider);
             return Ok(existing);

@@ -51,7 +51,10 @@ function configuration(jwks) {
     findAccount: async (_ctx, sub) => {
       const a = accounts.get(sub);
       if (!a) return undefined;
-      return { accountId: sub, claims: async () => ({ sub, email: a.email, email_verified: a.email_verified, name: a.name }) };
+      // email_verified null: the claim is left out (as Entra ID does).
+      const claims = { sub, email: a.email, name: a.name };
+      if (a.email_verified !== null && a.email_verified !== undefined) claims.email_verified = a.email_verified;
+      return { accountId: sub, claims: async () => claims };
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     features: {

@@ -269,6 +269,11 @@ impl Idp {
 
     /// The account the next interaction signs in.
     pub async fn login_as(&self, sub: &str, email: &str, verified: bool) {
+        self.login_as_claims(sub, email, Some(verified)).await;
+    }
+
+    /// Like [`login_as`](Self::login_as); `verified: None` leaves `email_verified` out.
+    pub async fn login_as_claims(&self, sub: &str, email: &str, verified: Option<bool>) {
         let body =
             serde_json::json!({"sub": sub, "email": email, "email_verified": verified, "name": format!("User {sub}")});
         let r = Client::new().post(format!("{}/__test/login-as", self.issuer)).json(&body).send().await.expect("idp");

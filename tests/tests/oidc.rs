@@ -14,6 +14,8 @@ both!(
     callback_checks_state,
     logout_rp_initiated_and_backchannel,
     idp_down_at_startup_recovers,
+    several_providers,
+    missing_email_verified_claim,
 );
 
 /// An app configured for an IdP on a fresh port, and that IdP (started after the app, so
@@ -286,4 +288,62 @@ async fn idp_down_at_startup_recovers(a: Adapter) {
     wait_for_oidc(&s).await;
     let w = sso(&s, &idp, "zed", "zed@example.com", true).await;
     assert!(w.session.is_some(), "{w:?}");
+}
+
+async fn several_providers(a: Adapter) {
+    let (p1, p2) = (free_port(), free_port());
+    let provider = |id: &str, name: &str, port: u16| {
+        format!(
+            "    - id: {id}\n      displayName: {name}\n      clientId: {}\n      clientSecret: {}\n      \
+             discoveryUrl: http://127.0.0.1:{port}/.well-known/openid-configuration\n",
+            auth_tests::IDP_CLIENT_ID,
+            auth_tests::IDP_CLIENT_SECRET
+        )
+    };
+    let yaml =
+        format!("oidc:\n  providers:\n{}{}", provider("corp", "Corp SSO", p1), provider("partner", "Partner", p2));
+    let s = TestServer::start(a, &yaml).await;
+    let one = Idp::start(p1, &s.base, "RS256");
+    let two = Idp::start(p2, &s.base, "ES256");
+    let cfg = json(s.get("/api/v1/auth/config", None).await).await;
+    let providers = cfg["oidc"]["providers"].as_array().expect("providers").clone();
+    assert_eq!(providers.len(), 2, "{cfg}");
+    assert_eq!(providers[1]["name"], "Partner");
+    assert_eq!(providers[1]["login_url"], "/api/v1/auth/login/oidc?provider=partner");
+    let page = s.get("/login", None).await.text().await.expect("html");
+    assert!(page.contains("Sign in with Corp SSO") && page.contains("Sign in with Partner"));
+    wait_for_oidc(&s).await;
+    two.login_as("pat", "pat@example.com", true).await;
+    let b = browser();
+    let w = walk(&b, &s.url("/api/v1/auth/login/oidc?provider=partner"), &s.base, &two.issuer).await;
+    assert!(w.visited.iter().any(|u| u.starts_with(&two.issuer)), "{w:?}");
+    let token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "pat@example.com");
+    assert_eq!(s.get("/api/v1/auth/login/oidc?provider=nope", None).await.status(), StatusCode::NOT_FOUND);
+    // The same subject at another issuer is another identity.
+    one.login_as("pat", "pat2@example.com", true).await;
+    let w = walk(&b, &s.url("/api/v1/auth/login/oidc?provider=corp"), &s.base, &one.issuer).await;
+    let other = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    assert_eq!(json(s.get("/api/hello", Some(&other)).await).await["hello"], "pat2@example.com");
+}
+
+async fn missing_email_verified_claim(a: Adapter) {
+    // Without the opt-in, an email the IdP does not call verified creates nothing.
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    idp.login_as_claims("ent", "ent@example.com", None).await;
+    let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    assert!(w.session.is_none());
+    assert_eq!(w.status, StatusCode::FORBIDDEN);
+    drop((s, idp));
+
+    // With assumeEmailVerified (Entra ID omits the claim): created, but never linked.
+    let (s, idp) = app_and_idp(a, "RS256", "  assumeEmailVerified: true\n").await;
+    s.signup("owner@example.com").await;
+    idp.login_as_claims("ent", "ent@example.com", None).await;
+    let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    assert!(w.session.is_some(), "{w:?}");
+    idp.login_as_claims("not-owner", "owner@example.com", None).await;
+    let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    assert!(w.session.is_none(), "an assumed-verified email must not take over an existing account");
+    assert_eq!(w.status, StatusCode::FORBIDDEN);
 }

@@ -98,7 +98,10 @@ pub(crate) struct Identity {
     pub(crate) issuer: String,
     pub(crate) subject: String,
     pub(crate) email: Option<String>,
+    /// The IdP said `email_verified: true`.
     pub(crate) email_verified: bool,
+    /// The IdP sent no `email_verified` and the provider is configured to assume it.
+    pub(crate) email_assumed_verified: bool,
     pub(crate) name: Option<String>,
     pub(crate) idp_sid: Option<String>,
     pub(crate) id_token: String,
@@ -425,6 +428,7 @@ impl Provider {
             subject: claims.subject().as_str().to_string(),
             email: claims.email().map(|e| e.as_str().to_string()),
             email_verified: claims.email_verified() == Some(true),
+            email_assumed_verified: claims.email_verified().is_none() && self.cfg.assume_email_verified,
             name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
             idp_sid,
             id_token: raw,
@@ -443,6 +447,7 @@ impl Provider {
             if identity.email.is_none() {
                 identity.email = info.email().map(|e| e.as_str().to_string());
                 identity.email_verified = info.email_verified() == Some(true);
+                identity.email_assumed_verified = info.email_verified().is_none() && self.cfg.assume_email_verified;
             }
             if identity.name.is_none() {
                 identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string());

@@ -183,10 +183,15 @@ async fn login_post(service: &AuthService, req: &RequestView<'_>, form: &Value) 
 }
 
 async fn logout_post(service: &AuthService, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
+    let mut to = "/login".to_string();
     if let Some(user) = signed_in_user(service, req).await? {
+        // SSO sessions continue to the IdP's logout (RP-initiated logout).
+        if let Some(idp) = service.oidc_logout_url(&user).await {
+            to = idp;
+        }
         service.logout(&user).await?;
     }
-    Ok(AuthResponse::redirect(303, "/login").with_header("set-cookie", service.clear_cookie()))
+    Ok(AuthResponse::redirect(303, &to).with_header("set-cookie", service.clear_cookie()))
 }
 
 async fn signup_page(
