@@ -227,6 +227,8 @@ impl AuthService {
         };
         match self.session_state(&entry).await {
             Ok(state) => self.decide(req, kind, carrier, &entry, &state, now),
+            // A public path works without a user; everything else fails closed.
+            Err(_) if kind == RouteKind::Public => GuardOutcome::Allow { user: None, set_cookie: None },
             Err(e) => GuardOutcome::Respond(AuthResponse::error(&e)),
         }
     }

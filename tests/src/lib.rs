@@ -1,6 +1,7 @@
 //! Test harness: the example app served by either adapter on a real loopback port, and HTTP
 //! helpers. Every scenario in `tests/tests/` runs against both adapters via [`both!`].
 
+pub mod faulty;
 pub mod hostile;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,15 +72,26 @@ impl TestServer {
 
     /// Starts the app on an existing database.
     pub async fn start_on(adapter: Adapter, yaml: &str, db_url: &str) -> Self {
-        Self::launch(adapter, yaml, db_url, None).await
+        Self::launch(adapter, yaml, db_url, None, None).await
     }
 
     /// Starts a second instance of `first`'s deployment: same store, same `publicUrl`.
     pub async fn start_beside(adapter: Adapter, yaml: &str, first: &TestServer) -> Self {
-        Self::launch(adapter, yaml, &first.db_url, Some(&first.base)).await
+        Self::launch(adapter, yaml, &first.db_url, Some(&first.base), None).await
     }
 
-    async fn launch(adapter: Adapter, yaml: &str, db_url: &str, public_url: Option<&str>) -> Self {
+    /// Starts the app on a fresh SQLite store behind a fault [`faulty::Switch`].
+    pub async fn start_faulty(adapter: Adapter, yaml: &str, switch: std::sync::Arc<faulty::Switch>) -> Self {
+        Self::launch(adapter, yaml, &fresh_db(), None, Some(switch)).await
+    }
+
+    async fn launch(
+        adapter: Adapter,
+        yaml: &str,
+        db_url: &str,
+        public_url: Option<&str>,
+        fault: Option<std::sync::Arc<faulty::Switch>>,
+    ) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
@@ -95,7 +107,7 @@ impl TestServer {
         config.public_paths.push("/health".into());
         let stop = match adapter {
             Adapter::Axum => {
-                let auth = AuthService::new(config).await.expect("service");
+                let auth = service(config, fault).await;
                 listener.set_nonblocking(true).expect("nonblocking");
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 Stop::Axum(tokio::spawn(async move {
@@ -106,7 +118,7 @@ impl TestServer {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 std::thread::spawn(move || {
                     actix_web::rt::System::new().block_on(async move {
-                        let auth = AuthService::new(config).await.expect("service");
+                        let auth = service(config, fault).await;
                         let server = auth_examples::actix_app::server(listener, auth, 1).expect("server");
                         let _ = tx.send(server.handle());
                         let _ = server.await;
@@ -164,6 +176,17 @@ impl TestServer {
         let r = self.post("/api/v1/auth/login", serde_json::json!({"email": email, "password": password}), None).await;
         assert_eq!(r.status(), StatusCode::OK, "login of {email}");
         session_token(&r).expect("login sets the session cookie")
+    }
+}
+
+async fn service(config: AuthConfig, fault: Option<std::sync::Arc<faulty::Switch>>) -> AuthService {
+    match fault {
+        None => AuthService::new(config).await.expect("service"),
+        Some(switch) => {
+            let inner = auth_core::store::SqliteStore::connect(&config.database_url).await.expect("store");
+            let store = faulty::Faulty { inner: std::sync::Arc::new(inner), switch };
+            AuthService::with_store(config, std::sync::Arc::new(store)).await.expect("service")
+        }
     }
 }
 

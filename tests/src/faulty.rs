@@ -1,0 +1,94 @@
+//! Fault injection around the real store: while switched off, every call fails as an
+//! unreachable database would (the SQLite store underneath stays real).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use auth_core::Role;
+use auth_core::store::{
+    Acceptor, InvitationRecord, Member, Membership, NewInvitation, NewUser, OidcSession, Organization, SessionRecord,
+    SessionView, Store, StoreError, StoreResult, UserRecord,
+};
+
+/// Turns the store off and on.
+#[derive(Debug, Default)]
+pub struct Switch(AtomicBool);
+
+impl Switch {
+    /// Every store call fails from now on.
+    pub fn down(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// The store answers again.
+    pub fn up(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A store that fails while its [`Switch`] is down.
+pub struct Faulty {
+    /// The real store.
+    pub inner: Arc<dyn Store>,
+    /// The switch.
+    pub switch: Arc<Switch>,
+}
+
+impl Faulty {
+    fn check(&self) -> StoreResult<()> {
+        if self.switch.0.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("connection refused (injected fault)".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        #[async_trait]
+        impl Store for Faulty {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.check()?;
+                    self.inner.$name($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    fn needs_setup(&self) -> StoreResult<bool>;
+    fn create_first_admin(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
+    fn create_user_with_org(&self, user: &NewUser, org_name: &str) -> StoreResult<(UserRecord, Organization)>;
+    fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    fn update_user_name(&self, id: &str, name: &str) -> StoreResult<()>;
+    fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()>;
+    fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    fn load_session(&self, id: &str) -> StoreResult<Option<SessionView>>;
+    fn revoke_session(&self, id: &str) -> StoreResult<()>;
+    fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>>;
+    fn live_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
+    fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
+    fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
+    fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()>;
+    fn find_invitation(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
+    fn accept_invitation(&self, token_hash: &str, acceptor: &Acceptor) -> StoreResult<(UserRecord, InvitationRecord)>;
+    fn find_user_by_identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<UserRecord>>;
+    fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> StoreResult<()>;
+    fn create_oidc_user(&self, user: &NewUser, issuer: &str, subject: &str, setup_org: &str) -> StoreResult<(UserRecord, Option<Organization>)>;
+    fn accept_invitations_for(&self, email: &str, user_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    fn set_oidc_session(&self, session_id: &str, oidc: &OidcSession) -> StoreResult<()>;
+    fn oidc_session(&self, session_id: &str) -> StoreResult<Option<OidcSession>>;
+    fn revoke_idp_sessions(&self, issuer: &str, idp_sid: Option<&str>, subject: Option<&str>) -> StoreResult<Vec<String>>;
+    fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool>;
+    fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+}
