@@ -73,6 +73,7 @@ impl AuthMethod {
         }
     }
 
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     fn parse(s: &str) -> Self {
         if s == "oidc" { Self::Oidc } else { Self::Password }
     }
