@@ -69,25 +69,7 @@ impl FromRequest for CurrentUser {
     }
 }
 
-/// A role requirement for [`OrgRole`]: [`Admin`] or [`Member`].
-pub trait RequiredRole: 'static {
-    /// The least role that passes (admins pass `Member`).
-    const ROLE: auth_core::Role;
-}
-
-/// Requires the admin role.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin;
-/// Requires membership (any role).
-#[derive(Debug, Clone, Copy)]
-pub struct Member;
-
-impl RequiredRole for Admin {
-    const ROLE: auth_core::Role = auth_core::Role::Admin;
-}
-impl RequiredRole for Member {
-    const ROLE: auth_core::Role = auth_core::Role::Member;
-}
+pub use auth_core::authz::{Admin, Member, RequiredRole};
 
 /// The signed-in user, checked to hold role `R` in the organization named by the route's
 /// `{org}` path parameter. Non-members get 404, members without the role 403.

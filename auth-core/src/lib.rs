@@ -15,6 +15,7 @@
 //! # let _ = service; Ok(()) }
 //! ```
 
+pub mod authz;
 pub mod config;
 pub mod email;
 mod error;

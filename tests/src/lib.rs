@@ -171,6 +171,17 @@ impl TestServer {
         session_token(&r).expect("signup sets the session cookie")
     }
 
+    /// Creates the first admin (`admin@example.com`) and its organization "Acme"; returns the
+    /// session token and the organization id.
+    pub async fn first_admin(&self) -> (String, String) {
+        let body = serde_json::json!({"email": "admin@example.com", "password": PASSWORD, "organization": "Acme"});
+        let r = self.post("/api/v1/auth/signup", body, None).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "first admin");
+        let token = session_token(&r).expect("signup sets the session cookie");
+        let org = json(r).await["organizations"][0]["id"].as_str().expect("org id").to_string();
+        (token, org)
+    }
+
     /// Signs in through `POST /login`; returns the session token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self.post("/api/v1/auth/login", serde_json::json!({"email": email, "password": password}), None).await;

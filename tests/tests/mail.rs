@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use auth_tests::{Adapter, PASSWORD, StatusCode, TestServer, both, json, session_token};
+use auth_tests::{Adapter, PASSWORD, StatusCode, TestServer, both, json};
 use serde_json::json;
 
 both!(invitation_is_mailed, smtp_down_keeps_the_invitation);
@@ -54,23 +54,10 @@ fn smtp_yaml(port: u16) -> String {
     )
 }
 
-async fn admin(s: &TestServer) -> (String, String) {
-    let r = s
-        .post(
-            "/api/v1/auth/signup",
-            json!({"email": "admin@example.com", "password": PASSWORD, "organization": "Acme"}),
-            None,
-        )
-        .await;
-    let token = session_token(&r).expect("cookie");
-    let org = json(r).await["organizations"][0]["id"].as_str().expect("org").to_string();
-    (token, org)
-}
-
 async fn invitation_is_mailed(a: Adapter) {
     let sink = start_sink();
     let s = TestServer::start(a, &smtp_yaml(sink.port)).await;
-    let (token, org) = admin(&s).await;
+    let (token, org) = s.first_admin().await;
     let r = s
         .post(
             &format!("/api/v1/auth/organizations/{org}/invitations"),
@@ -104,7 +91,7 @@ async fn invitation_is_mailed(a: Adapter) {
 
 async fn smtp_down_keeps_the_invitation(a: Adapter) {
     let s = TestServer::start(a, &smtp_yaml(free_port())).await;
-    let (token, org) = admin(&s).await;
+    let (token, org) = s.first_admin().await;
     let r = s
         .post(
             &format!("/api/v1/auth/organizations/{org}/invitations"),

@@ -17,21 +17,6 @@ both!(
     pages_invite_and_accept,
 );
 
-/// Signs up the first admin; returns (token, org id).
-async fn admin(s: &TestServer) -> (String, String) {
-    let r = s
-        .post(
-            "/api/v1/auth/signup",
-            json!({"email": "admin@example.com", "password": PASSWORD, "organization": "Acme"}),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let token = session_token(&r).expect("cookie");
-    let org = json(r).await["organizations"][0]["id"].as_str().expect("org id").to_string();
-    (token, org)
-}
-
 async fn invite(s: &TestServer, token: &str, org: &str, email: &str, role: &str) -> (StatusCode, Value) {
     let r = s
         .post(
@@ -58,7 +43,7 @@ async fn request(s: &TestServer, method: &str, path: &str, token: &str, body: Op
 
 async fn invite_accept_revoke_full_path(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let (status, first) = invite(&s, &admin_token, &org, "Member@Example.com", "member").await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["email"], "member@example.com");
@@ -109,7 +94,7 @@ async fn invite_accept_revoke_full_path(a: Adapter) {
 
 async fn invitation_tokens_are_single_use_and_bound(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let (_, inv) = invite(&s, &admin_token, &org, "new@example.com", "member").await;
     let token = token_of(&inv);
 
@@ -162,7 +147,7 @@ async fn invitation_tokens_are_single_use_and_bound(a: Adapter) {
 
 async fn invitation_expiry(a: Adapter) {
     let s = TestServer::start(a, "invitations:\n  expiresIn: 1s").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let (_, inv) = invite(&s, &admin_token, &org, "late@example.com", "member").await;
     let token = token_of(&inv);
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -175,7 +160,7 @@ async fn invitation_expiry(a: Adapter) {
 
 async fn concurrent_accepts_create_one_account(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let (_, inv) = invite(&s, &admin_token, &org, "race@example.com", "member").await;
     let url = s.url(&format!("/api/v1/auth/invitations/{}/accept", token_of(&inv)));
     let attempts = (0..50).map(|i| {
@@ -195,7 +180,7 @@ async fn concurrent_accepts_create_one_account(a: Adapter) {
 
 async fn members_roles_and_last_admin(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let (_, inv) = invite(&s, &admin_token, &org, "m@example.com", "member").await;
     let r = s
         .post(
@@ -269,7 +254,7 @@ async fn members_roles_and_last_admin(a: Adapter) {
 
 async fn removed_member_loses_access_at_once(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let (_, inv) = invite(&s, &admin_token, &org, "gone@example.com", "member").await;
     let r = s
         .post(
@@ -293,7 +278,7 @@ async fn removed_member_loses_access_at_once(a: Adapter) {
 
 async fn signed_in_user_with_invited_email_joins(a: Adapter) {
     let s = TestServer::start(a, "basicAuth:\n  signup: open\n  jwtSecret: \"0123456789abcdef0123456789abcdef\"").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let other = s.signup("solo@example.com").await;
     let (_, inv) = invite(&s, &admin_token, &org, "solo@example.com", "member").await;
     let token = token_of(&inv);
@@ -313,7 +298,7 @@ async fn invitation_domain_rule(a: Adapter) {
         "basicAuth:\n  validEmailDomain: example.com\n  jwtSecret: \"0123456789abcdef0123456789abcdef\"",
     )
     .await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     for bad in ["x@evil.com", "x@example.com.evil.com", "x@evil.com@example.com"] {
         let (status, body) = invite(&s, &admin_token, &org, bad, "member").await;
         assert!(status == StatusCode::FORBIDDEN || status == StatusCode::BAD_REQUEST, "{bad}: {status} {body}");
@@ -324,7 +309,7 @@ async fn invitation_domain_rule(a: Adapter) {
 
 async fn pages_invite_and_accept(a: Adapter) {
     let s = TestServer::start(a, "").await;
-    let (admin_token, org) = admin(&s).await;
+    let (admin_token, org) = s.first_admin().await;
     let page = s.get("/settings/organization", Some(&admin_token)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
