@@ -9,7 +9,10 @@
 //! - `baseline/hs256_verify`: a minimal hand-written HS256 check of the same token (signature
 //!   plus `exp`), the least a stateless JWT guard could do;
 //! - `guard_cached/tampered`: `guard_cached` with a token whose signature was altered (a cache
-//!   miss: it must be answered without crypto or I/O, handing over to the async guard).
+//!   miss: it must be answered without crypto or I/O, handing over to the async guard);
+//! - `guard_cached/garbage`: the same with a cookie that is not a JWT at all;
+//! - `guard/tampered_401`: the async [`AuthService::guard`] refusing the tampered token, which
+//!   is what the adapters call after that cache miss (the whole cost of a forged token).
 //!
 //! Run with `cargo bench -p auth-core --bench guard`.
 
@@ -179,7 +182,24 @@ fn bench_guard(c: &mut Criterion) {
     group.bench_function("tampered", |b| {
         b.iter(|| black_box(service.guard_cached(black_box(&tampered_req), RouteKind::Guarded)));
     });
+    let garbage_headers = headers_with(("cookie", "auth_session=not-a-jwt".into()));
+    let garbage_req = get(&garbage_headers);
+    assert!(
+        service.guard_cached(&garbage_req, RouteKind::Guarded).is_none(),
+        "garbage is never answered from the cache"
+    );
+    group.bench_function("garbage", |b| {
+        b.iter(|| black_box(service.guard_cached(black_box(&garbage_req), RouteKind::Guarded)));
+    });
     group.finish();
+
+    // What a forged token really costs the server: the cache miss above, then the async guard
+    // (full HS256 verification; nothing is cached for refused tokens) answering 401.
+    let mut full = c.benchmark_group("guard");
+    full.bench_function("tampered_401", |b| {
+        b.iter(|| black_box(rt.block_on(service.guard(black_box(&tampered_req), RouteKind::Guarded))));
+    });
+    full.finish();
 
     let key = <Hmac<Sha256> as Mac>::new_from_slice(JWT_SECRET.as_bytes()).expect("HMAC takes keys of any length");
     assert!(hs256_check(&key, &token, unix_now()), "the baseline accepts the service's token");

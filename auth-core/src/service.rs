@@ -315,9 +315,16 @@ impl AuthService {
         let idle = i64::try_from(self.inner.config.session.idle_timeout.as_secs()).unwrap_or(i64::MAX);
         let set_cookie =
             (carrier == Carrier::Cookie && now - entry.iat > idle / 2 && entry.exp < *expires_at).then(|| {
-                let exp = (now.saturating_add(idle)).min(*expires_at);
-                let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
-                self.inner.cookie.set(&token, exp - now)
+                // Minted once per old token, however many requests carry it before the browser
+                // stores the new cookie.
+                entry
+                    .renewal
+                    .get_or_init(|| {
+                        let exp = (now.saturating_add(idle)).min(*expires_at);
+                        let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
+                        self.inner.cookie.set(&token, exp - now)
+                    })
+                    .clone()
             });
         GuardOutcome::Allow { user: Some(user.clone()), set_cookie }
     }

@@ -249,6 +249,9 @@ pub(crate) struct TokenEntry {
     pub(crate) sub: String,
     pub(crate) iat: i64,
     pub(crate) exp: i64,
+    /// The renewed cookie, minted once for this token (sliding idle timeout): requests that
+    /// still carry this token until the browser stores the new one do not sign again.
+    pub(crate) renewal: std::sync::OnceLock<String>,
 }
 
 /// What this instance knows about a session.
@@ -288,6 +291,7 @@ impl SessionCache {
             sub: claims.sub.clone(),
             iat: claims.iat,
             exp: claims.exp,
+            renewal: std::sync::OnceLock::new(),
         });
         self.tokens.insert(Box::from(token), Arc::clone(&entry));
         entry

@@ -12,7 +12,7 @@ pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
 
 impl HeaderSource for Headers<'_> {
     fn get_nth(&self, name: &str, n: usize) -> Option<&str> {
-        self.0.get_all(name).iter().nth(n).and_then(|v| v.to_str().ok())
+        self.0.get_all(name).iter().nth(n).and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
     }
 }
 

@@ -23,6 +23,7 @@ both!(
     password_change_ends_other_sessions,
     bad_json_is_a_clear_400,
     public_paths_and_pages,
+    idle_timeout_slides,
 );
 
 async fn first_admin_signup_then_invite_only(a: Adapter) {
@@ -532,4 +533,25 @@ async fn public_paths_and_pages(a: Adapter) {
     assert!(html.contains("admin@example.com"));
     let html = s.get("/login", None).await.text().await.expect("html");
     assert!(!html.contains("Create Account"), "not offered once set up with invite-only signup");
+}
+
+async fn idle_timeout_slides(a: Adapter) {
+    let s = TestServer::start(a, "session:\n  idleTimeout: 4s").await;
+    let token = s.signup("admin@example.com").await;
+    let r = s.get("/api/hello", Some(&token)).await;
+    assert!(session_token(&r).is_none(), "no renewal while the token is fresh");
+    // Past half the idle window, the app's own responses carry a renewed cookie ...
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let r1 = s.get("/api/hello", Some(&token)).await;
+    assert_eq!(r1.status(), StatusCode::OK);
+    let renewed = session_token(&r1).expect("a renewed session cookie");
+    assert_ne!(renewed, token);
+    assert!(set_cookie(&r1).is_some_and(|c| c.contains("HttpOnly") && c.contains("Max-Age=4")));
+    // ... the same one for every request still carrying the old token (minted once) ...
+    let r2 = s.get("/api/hello", Some(&token)).await;
+    assert_eq!(session_token(&r2).as_deref(), Some(renewed.as_str()));
+    // ... and it is a working session of the same user; bearer clients get no cookie.
+    assert_eq!(json(s.get("/api/v1/auth/me", Some(&renewed)).await).await["user"]["email"], "admin@example.com");
+    let bearer = s.client().get(s.url("/api/hello")).bearer_auth(&token).send().await.expect("req");
+    assert!(bearer.headers().get("set-cookie").is_none());
 }
