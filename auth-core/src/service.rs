@@ -285,8 +285,7 @@ impl AuthService {
             }
             _ => SessionState::Revoked,
         };
-        self.inner.cache.set_session(Arc::clone(&entry.sid), state);
-        Ok(self.inner.cache.session(&entry.sid).unwrap_or_else(|| Arc::new(SessionState::Revoked)))
+        Ok(self.inner.cache.set_session(Arc::clone(&entry.sid), state))
     }
 
     fn decide(

@@ -309,8 +309,10 @@ impl SessionCache {
         }
     }
 
-    pub(crate) fn set_session(&self, sid: Arc<str>, state: SessionState) {
-        self.sessions.insert(sid, Arc::new(state));
+    pub(crate) fn set_session(&self, sid: Arc<str>, state: SessionState) -> Arc<SessionState> {
+        let state = Arc::new(state);
+        self.sessions.insert(sid, Arc::clone(&state));
+        state
     }
 
     pub(crate) fn revoke(&self, sid: &str) {

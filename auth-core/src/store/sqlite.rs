@@ -326,17 +326,7 @@ impl Store for SqliteStore {
 
     async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?")
-                .bind(org_id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        let Some(current) = current else { return Err(StoreError::NotFound) };
-        if current == "admin" && role != Role::Admin && admin_count(&mut tx, org_id).await? <= 1 {
-            return Err(StoreError::Conflict("the last admin cannot be demoted".into()));
-        }
+        keep_an_admin(&mut tx, org_id, user_id, role == Role::Admin, "the last admin cannot be demoted").await?;
         sqlx::query("UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?")
             .bind(role.as_str())
             .bind(org_id)
@@ -349,17 +339,7 @@ impl Store for SqliteStore {
 
     async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?")
-                .bind(org_id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        let Some(current) = current else { return Err(StoreError::NotFound) };
-        if current == "admin" && admin_count(&mut tx, org_id).await? <= 1 {
-            return Err(StoreError::Conflict("the last admin cannot be removed".into()));
-        }
+        keep_an_admin(&mut tx, org_id, user_id, false, "the last admin cannot be removed").await?;
         sqlx::query("DELETE FROM memberships WHERE org_id = ? AND user_id = ?")
             .bind(org_id)
             .bind(user_id)
@@ -722,12 +702,31 @@ impl Store for SqliteStore {
     }
 }
 
-async fn admin_count(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, org_id: &str) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'admin'")
+/// Inside a write transaction: `NotFound` unless `user_id` is a member, and `Conflict(why)` when
+/// the change would leave the organization without an admin (`stays_admin` false for the last one).
+async fn keep_an_admin(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    org_id: &str,
+    user_id: &str,
+    stays_admin: bool,
+    why: &str,
+) -> StoreResult<()> {
+    let current: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = ? AND user_id = ?")
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    let Some(current) = current else { return Err(StoreError::NotFound) };
+    if current != "admin" || stays_admin {
+        return Ok(());
+    }
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'admin'")
         .bind(org_id)
         .fetch_one(&mut **tx)
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    if admins <= 1 { Err(StoreError::Conflict(why.into())) } else { Ok(()) }
 }
 
 #[cfg(test)]
