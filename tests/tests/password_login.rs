@@ -24,6 +24,7 @@ both!(
     bad_json_is_a_clear_400,
     public_paths_and_pages,
     idle_timeout_slides,
+    forwarded_for_only_from_trusted_proxies,
 );
 
 async fn first_admin_signup_then_invite_only(a: Adapter) {
@@ -554,4 +555,39 @@ async fn idle_timeout_slides(a: Adapter) {
     assert_eq!(json(s.get("/api/v1/auth/me", Some(&renewed)).await).await["user"]["email"], "admin@example.com");
     let bearer = s.client().get(s.url("/api/hello")).bearer_auth(&token).send().await.expect("req");
     assert!(bearer.headers().get("set-cookie").is_none());
+}
+
+/// Fails a login for `email` claiming to come from `xff`; returns the status.
+async fn fail_login(s: &TestServer, email: &str, xff: &str) -> StatusCode {
+    let body = json!({"email": email, "password": "not the password"});
+    let r = s.client().post(s.url("/api/v1/auth/login")).header("x-forwarded-for", xff).json(&body).send().await;
+    r.expect("req").status()
+}
+
+async fn forwarded_for_only_from_trusted_proxies(a: Adapter) {
+    // No trusted proxy: X-Forwarded-For is ignored, the peer (127.0.0.1) is the client.
+    let s = TestServer::start(a, "loginThrottle:\n  maxFailuresPerClient: 3").await;
+    for i in 0..3 {
+        assert_eq!(
+            fail_login(&s, &format!("u{i}@example.com"), &format!("203.0.113.{i}")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        fail_login(&s, "u9@example.com", "203.0.113.99").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "spoofing does not escape"
+    );
+
+    // Behind a trusted proxy (the peer): the forwarded address is the client.
+    let s = TestServer::start(a, "loginThrottle:\n  maxFailuresPerClient: 3\ntrustedProxies: [\"127.0.0.1\"]").await;
+    for i in 0..3 {
+        assert_eq!(fail_login(&s, &format!("u{i}@example.com"), "198.51.100.7").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(fail_login(&s, "u9@example.com", "198.51.100.7").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        fail_login(&s, "u9@example.com", "198.51.100.8").await,
+        StatusCode::UNAUTHORIZED,
+        "another client is not locked"
+    );
 }
