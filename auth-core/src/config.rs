@@ -227,6 +227,26 @@ pub struct OidcProviderConfig {
     pub assume_email_verified: bool,
 }
 
+/// The built-in pages (`ui.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiConfig {
+    /// Serve the built-in HTML pages. Defaults to `true`.
+    pub enabled: bool,
+    /// The name in every page's header and title. Defaults to `Self-Hosted Auth`.
+    pub product_name: String,
+    /// A logo shown beside the name: a same-origin path (`/static/logo.svg`) or an `https://`
+    /// URL (its origin is added to the pages' `img-src`). Defaults to none.
+    pub logo_url: Option<String>,
+    /// Buttons, links and focus rings: `#rgb` or `#rrggbb`. Defaults to `#2557d6`.
+    pub accent_color: String,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self { enabled: true, product_name: "Self-Hosted Auth".into(), logo_url: None, accent_color: "#2557d6".into() }
+    }
+}
+
 /// The validated configuration shared by both adapters.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -249,8 +269,8 @@ pub struct AuthConfig {
     pub oidc: Vec<OidcProviderConfig>,
     /// Paths the guard lets through without a session (`/x` exact, `/x/*` prefix).
     pub public_paths: Vec<String>,
-    /// Serve the built-in HTML pages. Defaults to `true`.
-    pub ui_enabled: bool,
+    /// The built-in HTML pages.
+    pub ui: UiConfig,
     /// Proxies whose `X-Forwarded-For` is believed. Defaults to none.
     pub trusted_proxies: Vec<IpNet>,
     /// Login throttling.
@@ -478,6 +498,9 @@ struct RawDatabase {
 struct RawUi {
     #[serde(default, deserialize_with = "flex_bool_opt")]
     enabled: Option<bool>,
+    product_name: Option<String>,
+    logo_url: Option<String>,
+    accent_color: Option<String>,
 }
 
 /// A duration as whole seconds (`60`) or a unit string (`90s`, `15m`, `12h`, `7d`).
@@ -720,7 +743,8 @@ impl Validator {
                 self.err(&format!("publicPaths[{i}]"), format!("{p:?} must start with '/'"));
             }
         }
-        let ui: RawUi = self.section(&mut model, "ui");
+        let raw_ui: RawUi = self.section(&mut model, "ui");
+        let ui = self.ui(raw_ui);
         let proxies: Vec<String> = self.section(&mut model, "trustedProxies");
         let mut trusted_proxies = Vec::new();
         for (i, p) in proxies.iter().enumerate() {
@@ -775,7 +799,7 @@ impl Validator {
                 previous_jwt_secrets,
                 oidc,
                 public_paths,
-                ui_enabled: ui.enabled.unwrap_or(true),
+                ui,
                 trusted_proxies,
                 throttle,
                 max_body_bytes,
@@ -784,6 +808,39 @@ impl Validator {
             });
         }
         Err(ConfigErrors(self.errors))
+    }
+
+    fn ui(&mut self, raw: RawUi) -> UiConfig {
+        let mut ui = UiConfig::default();
+        ui.enabled = raw.enabled.unwrap_or(ui.enabled);
+        if let Some(name) = raw.product_name {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+                self.err("ui.productName", "must be 1 to 80 characters without control characters");
+            } else {
+                ui.product_name = name;
+            }
+        }
+        if let Some(logo) = raw.logo_url {
+            let same_origin = logo.starts_with('/') && !logo.starts_with("//");
+            let https = Url::parse(&logo).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some());
+            if logo.len() > 2048 || logo.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+                self.err("ui.logoUrl", format!("{logo:?} is not a usable URL"));
+            } else if same_origin || https {
+                ui.logo_url = Some(logo);
+            } else {
+                self.err("ui.logoUrl", format!("{logo:?} must be a path starting with '/' or an https:// URL"));
+            }
+        }
+        if let Some(color) = raw.accent_color {
+            let hex = color.strip_prefix('#').unwrap_or("");
+            if matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                ui.accent_color = color.to_ascii_lowercase();
+            } else {
+                self.err("ui.accentColor", format!("{color:?} must be a hex colour like #2557d6"));
+            }
+        }
+        ui
     }
 
     fn resolve_secret(
@@ -1071,6 +1128,23 @@ backend:
     - name: OIDC_VERIFY_SSL
       value: false
 "#;
+
+    #[test]
+    fn ui_branding_is_validated() {
+        let c =
+            load("ui:\n  productName: Acme\n  logoUrl: /logo.svg\n  accentColor: \"#0F766E\"\n", &[]).expect("loads");
+        assert_eq!(c.ui.product_name, "Acme");
+        assert_eq!(c.ui.logo_url.as_deref(), Some("/logo.svg"));
+        assert_eq!(c.ui.accent_color, "#0f766e");
+        assert_eq!(load("{}", &[]).expect("loads").ui, UiConfig::default());
+        let bad = "ui:\n  productName: \"\"\n  logoUrl: \"javascript:alert(1)\"\n  accentColor: \"red;}body{\"\n";
+        let errs = load(bad, &[]).expect_err("refused").0;
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["ui.productName", "ui.logoUrl", "ui.accentColor"], "{errs:?}");
+        for logo in ["//evil.example/x.png", "http://cdn.example/x.png", "/a b.png"] {
+            assert!(load(&format!("ui:\n  logoUrl: \"{logo}\"\n"), &[]).is_err(), "{logo}");
+        }
+    }
 
     #[test]
     fn seed_values_file_loads_unchanged() {

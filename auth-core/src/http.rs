@@ -106,21 +106,18 @@ impl AuthResponse {
         }
     }
 
-    /// An HTML page with a strict CSP, no caching and no referrer.
-    pub fn html(status: u16, body: String) -> Self {
+    /// An HTML page: no caching, no referrer towards other origins (a same-origin form post
+    /// still carries `Origin`), no framing, and the given Content-Security-Policy.
+    pub fn html(status: u16, body: String, csp: &str) -> Self {
         Self {
             status,
             headers: vec![
                 ("content-type", "text/html; charset=utf-8".into()),
                 ("cache-control", "no-store".into()),
-                ("referrer-policy", "no-referrer".into()),
+                ("referrer-policy", "same-origin".into()),
                 ("x-content-type-options", "nosniff".into()),
                 ("x-frame-options", "DENY".into()),
-                (
-                    "content-security-policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-                        .into(),
-                ),
+                ("content-security-policy", csp.to_string()),
             ],
             body: body.into_bytes(),
         }

@@ -36,7 +36,6 @@ pub mod throttle;
 pub use config::AuthConfig;
 pub use error::AuthError;
 pub use http::{AuthResponse, HeaderSource, RequestView};
-pub use pages::escape;
 pub use routes::safe_return_to;
 pub use secret::Secret;
 pub use service::{API_PREFIX, AuthService, GuardOutcome, RouteKind, StartupError};

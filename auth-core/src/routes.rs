@@ -122,6 +122,7 @@ impl AuthService {
         let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
         match (req.method, segments.as_slice()) {
             ("GET" | "HEAD", ["config"]) => self.config_json().await,
+            ("GET" | "HEAD", ["assets", "auth.css"]) => Ok(self.stylesheet(req)),
             ("POST", ["signup"]) => {
                 let b: SignupBody = parse_json(body)?;
                 let (session, orgs) =
@@ -228,9 +229,25 @@ impl AuthService {
     /// An OIDC failure (login or callback): an HTML page for browsers, JSON otherwise.
     fn callback_error(&self, req: &RequestView<'_>, e: &AuthError) -> AuthResponse {
         if req.headers.get("accept").is_some_and(|a| a.contains("text/html")) {
-            crate::pages::error_page("Sign-in failed", e)
+            self.error_page(req, "Sign-in failed", e)
         } else {
             AuthResponse::error(e)
+        }
+    }
+
+    /// The pages' stylesheet; cached for good when asked for by its current version.
+    fn stylesheet(&self, req: &RequestView<'_>) -> AuthResponse {
+        let assets = &self.inner.assets;
+        let current = req.query.is_some_and(|q| !q.is_empty() && assets.css_url.ends_with(&format!("?{q}")));
+        let cache = if current { "public, max-age=31536000, immutable" } else { "no-cache" };
+        AuthResponse {
+            status: 200,
+            headers: vec![
+                ("content-type", "text/css; charset=utf-8".into()),
+                ("cache-control", cache.into()),
+                ("x-content-type-options", "nosniff".into()),
+            ],
+            body: assets.css.clone().into_bytes(),
         }
     }
 

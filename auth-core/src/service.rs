@@ -73,6 +73,7 @@ pub(crate) struct Inner {
     pub(crate) public_origin: String,
     pub(crate) mailer: Option<crate::mail::Mailer>,
     pub(crate) oidc: Option<crate::oidc::Oidc>,
+    pub(crate) assets: crate::pages::assets::Assets,
 }
 
 /// The authentication service shared by both adapters.
@@ -160,6 +161,7 @@ impl AuthService {
             throttle: Throttle::new(config.throttle.clone()),
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
+            assets: crate::pages::assets::Assets::new(&config.ui, &config.oidc),
             store,
             passwords,
             tokens,
@@ -183,7 +185,7 @@ impl AuthService {
         if path == API_PREFIX || path.starts_with("/api/v1/auth/") {
             return RouteKind::Auth;
         }
-        if self.inner.config.ui_enabled && crate::pages::is_page(path) {
+        if self.inner.config.ui.enabled && crate::pages::is_page(path) {
             return RouteKind::Auth;
         }
         let public = self.inner.config.public_paths.iter().any(|p| match p.strip_suffix("/*") {
@@ -349,16 +351,9 @@ impl AuthService {
         GuardOutcome::Respond(resp)
     }
 
-    /// CSRF for state-changing requests: refuse `Sec-Fetch-Site: cross-site`, then any
-    /// `Origin` other than `publicUrl`'s.
+    /// CSRF for a state-changing request, see [`csrf_verdict`].
     pub(crate) fn check_csrf(&self, req: &RequestView<'_>) -> Result<(), AuthError> {
-        if req.headers.get("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
-            return Err(AuthError::CsrfRejected);
-        }
-        match req.headers.get("origin") {
-            Some(origin) if !origin.eq_ignore_ascii_case(&self.inner.public_origin) => Err(AuthError::CsrfRejected),
-            _ => Ok(()),
-        }
+        csrf_verdict(req.headers.get("sec-fetch-site"), req.headers.get("origin"), &self.inner.public_origin)
     }
 
     /// The client address: the peer, or behind a trusted proxy the right-most untrusted
@@ -625,4 +620,61 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
         return Ok(Arc::new(crate::store::SqliteStore::connect(url).await?));
     }
     Err(StartupError::Config(format!("database.url: {url:?} is not supported by this build")))
+}
+
+/// The CSRF rule for every unsafe request the layer judges (SPEC §5).
+///
+/// Browsers send `Sec-Fetch-Site` (a header page scripts cannot set) on every request; when it
+/// is there it decides: `same-origin` and `none` (typed URL, bookmark) pass, anything else
+/// (`cross-site`, `same-site`, unknown values) is refused. Without it, an `Origin` must be
+/// `publicUrl`'s origin; `Origin: null` (opaque: sandboxed frames, some redirects, a
+/// `no-referrer` page) is refused, since only `Sec-Fetch-Site: same-origin` could vouch for it.
+/// With neither header the client is not a browser that could have been tricked into the
+/// request, and its credentials alone decide.
+pub(crate) fn csrf_verdict(
+    sec_fetch_site: Option<&str>,
+    origin: Option<&str>,
+    public_origin: &str,
+) -> Result<(), AuthError> {
+    if let Some(site) = sec_fetch_site {
+        let site = site.trim();
+        return if site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none") {
+            Ok(())
+        } else {
+            Err(AuthError::CsrfRejected)
+        };
+    }
+    match origin {
+        Some(o) if !o.trim().eq_ignore_ascii_case(public_origin) => Err(AuthError::CsrfRejected),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod csrf_tests {
+    use super::csrf_verdict;
+
+    const ME: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn fetch_metadata_decides_when_present() {
+        for ok in ["same-origin", "none", "Same-Origin"] {
+            assert!(csrf_verdict(Some(ok), None, ME).is_ok(), "{ok}");
+            // What Chromium sends for a form post from a `no-referrer` page.
+            assert!(csrf_verdict(Some(ok), Some("null"), ME).is_ok(), "{ok} + null");
+        }
+        for bad in ["cross-site", "same-site", "", "garbage"] {
+            assert!(csrf_verdict(Some(bad), Some(ME), ME).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_decides_without_fetch_metadata() {
+        assert!(csrf_verdict(None, Some(ME), ME).is_ok());
+        assert!(csrf_verdict(None, Some("HTTP://127.0.0.1:3000"), ME).is_ok());
+        for bad in ["null", "http://127.0.0.1:3001", "http://evil.example", "http://127.0.0.1:3000.evil.example"] {
+            assert!(csrf_verdict(None, Some(bad), ME).is_err(), "{bad}");
+        }
+        assert!(csrf_verdict(None, None, ME).is_ok(), "a non-browser client: its credentials decide");
+    }
 }

@@ -9,7 +9,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use auth_core::{AuthConfig, AuthService, escape};
+use askama::Template;
+use auth_core::{AuthConfig, AuthService};
 
 /// Command-line flags shared by both binaries.
 #[derive(Debug, Clone)]
@@ -106,15 +107,27 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// The app's one page; it borrows the layer's stylesheet to look like the built-in pages.
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Example app</title><link rel="stylesheet" href="/api/v1/auth/assets/auth.css"></head>
+<body><main id="main"><div class="card">
+<h1>Hello, {{ name }}</h1>
+<p>Signed in as <strong>{{ email }}</strong>.</p>
+<p><a href="/settings/personal">Personal settings</a> · <a href="/settings/organization">Organization settings</a></p>
+<form method="post" action="/logout"><button type="submit">Sign out</button></form>
+</div></main></body></html>"#
+)]
+struct Home<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
 fn home_page(email: &str, name: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Example app</title></head><body>\
-         <h1>Hello, {name}</h1><p>Signed in as <strong>{email}</strong>.</p>\
-         <p><a href=\"/settings/personal\">Personal settings</a> · <a href=\"/settings/organization\">Organization</a></p>\
-         <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form></body></html>",
-        name = escape(name),
-        email = escape(email),
-    )
+    Home { name, email }.render().unwrap_or_else(|_| String::from("Hello"))
 }
 
 /// The example app on axum.

@@ -18,6 +18,7 @@ both!(
     second_instance_sees_revocation,
     oversized_bodies_and_passwords,
     cross_site_requests_are_refused,
+    fetch_metadata_and_origin_decide_csrf,
     login_is_throttled,
     personal_settings,
     password_change_ends_other_sessions,
@@ -383,6 +384,69 @@ async fn cross_site_requests_are_refused(a: Adapter) {
     assert_eq!(r.expect("req").status(), StatusCode::FORBIDDEN, "auth routes always check Origin");
 }
 
+/// SPEC §5's CSRF rule on the three kinds of unsafe request the layer judges: a page form
+/// (login CSRF), a JSON auth route and a guarded app route.
+async fn fetch_metadata_and_origin_decide_csrf(a: Adapter) {
+    let s = TestServer::start(a, "").await;
+    let token = s.signup("admin@example.com").await;
+    let cookie = format!("{COOKIE}={token}");
+    let me = s.base.as_str();
+    // (Sec-Fetch-Site, Origin, accepted?)
+    let cases: [(Option<&str>, Option<&str>, bool); 11] = [
+        // What Chromium sends for a form post from a `Referrer-Policy: no-referrer` page.
+        (Some("same-origin"), Some("null"), true),
+        (Some("same-origin"), Some(me), true),
+        (Some("none"), None, true),
+        (None, Some(me), true),
+        (None, None, true),
+        (Some("cross-site"), Some("http://evil.example"), false),
+        (Some("same-site"), Some("http://app.example"), false),
+        (Some("cross-site"), Some(me), false),
+        (Some("bogus"), None, false),
+        (None, Some("null"), false),
+        (None, Some("http://evil.example"), false),
+    ];
+    let with = |mut req: reqwest::RequestBuilder, site: Option<&str>, origin: Option<&str>| {
+        if let Some(v) = site {
+            req = req.header("sec-fetch-site", v);
+        }
+        if let Some(v) = origin {
+            req = req.header("origin", v);
+        }
+        req
+    };
+    for (site, origin, accepted) in cases {
+        let what = format!("Sec-Fetch-Site {site:?}, Origin {origin:?}");
+        let form = [("email", "admin@example.com"), ("password", PASSWORD)];
+        let r = with(s.client().post(s.url("/login")).form(&form), site, origin).send().await.expect("req");
+        let expected = if accepted { StatusCode::SEE_OTHER } else { StatusCode::FORBIDDEN };
+        assert_eq!(r.status(), expected, "login form, {what}");
+        let r = with(s.client().patch(s.url("/api/v1/auth/me")).header("cookie", &cookie), site, origin)
+            .json(&json!({"name": "Ada"}))
+            .send()
+            .await
+            .expect("req");
+        if accepted {
+            assert_eq!(r.status(), StatusCode::OK, "PATCH /me, {what}");
+        } else {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "PATCH /me, {what}");
+            assert_eq!(json(r).await["error"], "csrf_rejected");
+        }
+        let r = with(s.client().post(s.url("/api/hello")).header("cookie", &cookie), site, origin)
+            .send()
+            .await
+            .expect("req");
+        if accepted {
+            assert_ne!(r.status(), StatusCode::FORBIDDEN, "app route, {what}");
+        } else {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "app route, {what}");
+        }
+    }
+    // The pages keep Origin on same-origin posts and never send a token-bearing URL elsewhere.
+    let r = s.get("/login", None).await;
+    assert_eq!(r.headers()["referrer-policy"], "same-origin");
+}
+
 async fn login_is_throttled(a: Adapter) {
     let s = TestServer::start(a, "").await;
     s.signup("admin@example.com").await;
@@ -505,7 +569,7 @@ async fn public_paths_and_pages(a: Adapter) {
     assert_eq!(r.text().await.expect("text"), "ok");
     let r = s.get("/login", None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(r.headers()["referrer-policy"], "same-origin");
     let html = r.text().await.expect("html");
     assert!(html.contains("Create Account"), "offered while no user exists");
     assert!(html.contains("name=\"password\""));

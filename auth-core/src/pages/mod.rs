@@ -1,9 +1,10 @@
-//! Built-in HTML pages: server-rendered, no scripts, no external assets, plain HTML forms that
-//! post back to the page. An app with its own front end turns them off (`ui.enabled: false`).
-//!
-//! Templates are small `format!` strings with every interpolation passed through [`escape`]: a
-//! handful of pages does not justify a template engine's build cost.
+//! Built-in HTML pages: server-rendered askama templates (`auth-core/templates/`), escaped by
+//! default, one stylesheet served by the layer and a few lines of script allowed by their hash.
+//! Forms post back to their page, which answers 303 on success (with a notice) and re-renders
+//! with the error next to its field otherwise. An app with its own front end turns them off
+//! (`ui.enabled: false`).
 
+use askama::Template;
 use serde_json::Value;
 
 use crate::config::SignupMode;
@@ -13,7 +14,13 @@ use crate::routes::safe_return_to;
 use crate::service::AuthService;
 use crate::session::CurrentUser;
 
+pub(crate) mod assets;
 mod orgs;
+mod view;
+
+use view::{
+    Chrome, Field, Form, Link, LoginPage, LogoutPage, MessagePage, Nav, PersonalPage, Section, SignupPage, SsoButton,
+};
 
 const PAGES: &[&str] = &["/login", "/logout", "/signup", "/settings/personal", "/settings/organization"];
 
@@ -26,53 +33,86 @@ fn invitation_token(path: &str) -> Option<&str> {
     path.strip_prefix("/invitations/").filter(|t| !t.is_empty() && !t.contains('/'))
 }
 
-/// HTML-escapes text for element content and quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
+/// Notices a redirect can ask for with `?notice=`: fixed texts, never reflected input.
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "signed-out" => "You are signed out.",
+        "name-saved" => "Your name was saved.",
+        "password-changed" => "Your password was changed. Your other sessions were signed out.",
+        "role-updated" => "Role updated.",
+        "member-removed" => "Member removed.",
+        "invitation-revoked" => "Invitation revoked.",
+        _ => return None,
+    })
+}
+
+/// A URL with query parameters, percent-encoded.
+pub(crate) fn with_query(path: &str, params: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        q.append_pair(k, v);
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{sep}{q}")
+    }
+}
+
+/// `?return_to=` for links that lead back here, left out when it is `/`.
+fn return_param(return_to: &str) -> Vec<(&'static str, &str)> {
+    if return_to == "/" { vec![] } else { vec![("return_to", return_to)] }
+}
+
+impl AuthService {
+    /// The chrome of a page; `user` adds the navigation.
+    pub(crate) fn chrome(&self, req: &RequestView<'_>, title: impl Into<String>, user: Option<&CurrentUser>) -> Chrome {
+        let ui = &self.config().ui;
+        Chrome {
+            product: ui.product_name.clone(),
+            initial: ui.product_name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default(),
+            logo: ui.logo_url.clone(),
+            css_url: self.inner.assets.css_url.clone(),
+            title: title.into(),
+            nav: user.map(|u| Nav { has_organization: !u.organizations.is_empty() }),
+            section: Section::None,
+            wide: false,
+            notice: req.query_param("notice").as_deref().and_then(notice_text).map(str::to_string),
+            error: None,
         }
     }
-    out
-}
 
-pub(crate) fn layout(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1d2330}}
-h1{{font-size:1.5rem}} label{{display:block;margin:.8rem 0 .2rem}}
-input{{width:100%;padding:.5rem;box-sizing:border-box;border:1px solid #aab;border-radius:4px}}
-button,.button{{display:inline-block;margin-top:1rem;padding:.55rem 1rem;border:0;border-radius:4px;background:#2d5bd3;color:#fff;text-decoration:none;font-size:1rem;cursor:pointer}}
-.error{{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}} .ok{{background:#e6f6ea;color:#1c5d2c;padding:.6rem;border-radius:4px}}
-.muted{{color:#667}} hr{{border:0;border-top:1px solid #dde;margin:1.5rem 0}}
-</style></head><body>
-{body}
-</body></html>"#,
-        title = escape(title),
-    )
-}
+    /// The "Sign in with …" buttons, each carrying `extra` query parameters.
+    pub(crate) fn sso_buttons(&self, extra: &[(&str, &str)]) -> Vec<SsoButton> {
+        self.config()
+            .oidc
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SsoButton {
+                name: p.display_name.clone(),
+                href: with_query(&crate::routes::oidc_login_url(i, &p.id), extra),
+            })
+            .collect()
+    }
 
-/// A page explaining an error, with a way back to the login page.
-pub(crate) fn error_page(title: &str, e: &AuthError) -> AuthResponse {
-    let html = format!(
-        "<h1>{}</h1>{}<p><a href=\"/login\">Back to sign-in</a></p>",
-        escape(title),
-        message("error", Some(&e.message()))
-    );
-    AuthResponse::html(e.status(), layout(title, &html))
-}
+    /// Renders a template into an HTML response with the pages' headers.
+    pub(crate) fn page(&self, status: u16, template: &impl Template) -> AuthResponse {
+        let html = template.render().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "page template failed to render");
+            String::from("<!doctype html><title>Error</title><p>This page could not be shown.</p>")
+        });
+        AuthResponse::html(status, html, &self.inner.assets.csp)
+    }
 
-pub(crate) fn message(kind: &str, text: Option<&str>) -> String {
-    text.map(|t| format!(r#"<p class="{kind}" role="alert">{}</p>"#, escape(t))).unwrap_or_default()
+    /// A page that explains an error, with a way back.
+    pub(crate) fn error_page(&self, req: &RequestView<'_>, title: &str, e: &AuthError) -> AuthResponse {
+        let mut c = self.chrome(req, title, None);
+        c.error = Some(view::human(e));
+        let page = MessagePage { c, text: None, link: Link { href: "/login".into(), text: "Back to sign-in".into() } };
+        self.page(e.status(), &page)
+    }
 }
 
 pub(crate) fn form_fields(body: &[u8]) -> Value {
@@ -89,40 +129,37 @@ pub(crate) fn field<'a>(form: &'a Value, name: &str) -> &'a str {
 pub(crate) async fn handle(service: &AuthService, req: &RequestView<'_>, body: &[u8]) -> AuthResponse {
     if req.is_unsafe_method() {
         if req.method != "POST" || req.path == "/signup" && !service.config().basic_auth.enabled {
-            return AuthResponse::html(405, layout("Not allowed", "<h1>Method not allowed</h1>"));
+            let e = AuthError::Forbidden("this page does not accept that method".into());
+            let mut r = service.error_page(req, "Not allowed", &e);
+            r.status = 405;
+            return r;
         }
         if let Err(e) = service.check_csrf(req) {
-            return AuthResponse::html(e.status(), layout("Refused", &message("error", Some(&e.message()))));
+            return service.error_page(req, "Request refused", &e);
         }
     }
     let result = match (req.path, req.method) {
         ("/login", "POST") => login_post(service, req, &form_fields(body)).await,
         ("/login", _) => login_page(service, req, None, "").await,
         ("/logout", "POST") => logout_post(service, req).await,
-        ("/logout", _) => Ok(AuthResponse::html(
-            200,
-            layout(
-                "Sign out",
-                r#"<h1>Sign out</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form>"#,
-            ),
-        )),
-        ("/signup", "POST") => signup_post(service, &form_fields(body)).await,
-        ("/signup", _) => signup_page(service, None, &Value::Null).await,
+        ("/logout", _) => logout_page(service, req).await,
+        ("/signup", "POST") => signup_post(service, req, &form_fields(body)).await,
+        ("/signup", _) => signup_page(service, req, None, &Value::Null).await,
         ("/settings/organization", "POST") => orgs::organization_post(service, req, &form_fields(body)).await,
-        ("/settings/organization", _) => orgs::organization_page(service, req, None, None).await,
+        ("/settings/organization", _) => orgs::organization_page(service, req, None).await,
         (path, method) if invitation_token(path).is_some() => {
             let token = invitation_token(path).unwrap_or_default();
             if method == "POST" {
                 orgs::invitation_post(service, req, token, &form_fields(body)).await
             } else {
-                orgs::invitation_page(service, req, token, None).await
+                orgs::invitation_page(service, req, token, None, &Value::Null).await
             }
         }
         ("/settings/personal", "POST") => personal_post(service, req, &form_fields(body)).await,
-        ("/settings/personal", _) => personal_page(service, req, None, None).await,
+        ("/settings/personal", _) => personal_page(service, req, None, &Value::Null).await,
         _ => Err(AuthError::NotFound("no such page".into())),
     };
-    result.unwrap_or_else(|e| AuthResponse::html(e.status(), layout("Error", &message("error", Some(&e.message())))))
+    result.unwrap_or_else(|e| service.error_page(req, "Something went wrong", &e))
 }
 
 async fn login_page(
@@ -133,36 +170,29 @@ async fn login_page(
 ) -> Result<AuthResponse, AuthError> {
     let cfg = service.config();
     let return_to = safe_return_to(req.query_param("return_to").as_deref());
+    let back = return_param(&return_to);
     let needs_setup = service.needs_setup().await?;
-    let mut html = String::from("<h1>Sign in</h1>");
-    html.push_str(&message("error", error.map(|e| e.message()).as_deref()));
-    if cfg.basic_auth.enabled {
-        html.push_str(&format!(
-            r#"<form method="post" action="/login?return_to={rt}">
-<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="{email}">
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>"#,
-            rt = escape(&url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()),
-            email = escape(email),
-        ));
+    let mut c = service.chrome(req, "Sign in", None);
+    let form = cfg.basic_auth.enabled.then(|| {
+        let fields = vec![
+            Field::new("email", "email", "Email", "email").value(email).autocomplete("username"),
+            Field::new("password", "password", "Password", "password").autocomplete("current-password"),
+        ];
+        let (form, summary) = Form::new(with_query("/login", &back), fields, error);
+        c.error = summary;
+        form
+    });
+    if form.is_none() {
+        c.error = error.map(view::human);
     }
-    for (i, p) in cfg.oidc.iter().enumerate() {
-        let sep = if i == 0 { "?" } else { "&" };
-        let rt: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
-        html.push_str(&format!(
-            r#"<p><a class="button" href="{url}{sep}return_to={rt}">Sign in with {name}</a></p>"#,
-            url = escape(&crate::routes::oidc_login_url(i, &p.id)),
-            rt = escape(&rt),
-            name = escape(&p.display_name),
-        ));
+    let create_account = (cfg.basic_auth.enabled && (needs_setup || cfg.basic_auth.signup == SignupMode::Open))
+        .then(|| with_query("/signup", &back));
+    let page = LoginPage { c, form, sso: service.sso_buttons(&back), create_account };
+    let mut r = service.page(error.map_or(200, AuthError::status), &page);
+    if let Some(AuthError::RateLimited { retry_after }) = error {
+        r.headers.push(("retry-after", retry_after.as_secs().max(1).to_string()));
     }
-    if cfg.basic_auth.enabled && (needs_setup || cfg.basic_auth.signup == SignupMode::Open) {
-        html.push_str(
-            r#"<hr><p class="muted">New here?</p><p><a class="button" href="/signup">Create Account</a></p>"#,
-        );
-    }
-    let status = error.map_or(200, AuthError::status);
-    Ok(AuthResponse::html(status, layout("Sign in", &html)))
+    Ok(r)
 }
 
 async fn login_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
@@ -172,18 +202,21 @@ async fn login_post(service: &AuthService, req: &RequestView<'_>, form: &Value) 
             let to = safe_return_to(req.query_param("return_to").as_deref());
             Ok(AuthResponse::redirect(303, &to).with_header("set-cookie", s.cookie))
         }
-        Err(e) => {
-            let mut page = login_page(service, req, Some(&e), email).await?;
-            if let AuthError::RateLimited { retry_after } = &e {
-                page.headers.push(("retry-after", retry_after.as_secs().max(1).to_string()));
-            }
-            Ok(page)
-        }
+        Err(e) => login_page(service, req, Some(&e), email).await,
     }
 }
 
+async fn logout_page(service: &AuthService, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
+    let user = signed_in_user(service, req).await?;
+    let page = LogoutPage {
+        c: service.chrome(req, "Sign out", user.as_ref()),
+        signed_in_as: user.as_ref().map(|u| u.email.clone()),
+    };
+    Ok(service.page(200, &page))
+}
+
 async fn logout_post(service: &AuthService, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
-    let mut to = "/login".to_string();
+    let mut to = "/login?notice=signed-out".to_string();
     if let Some(user) = signed_in_user(service, req).await? {
         // SSO sessions continue to the IdP's logout (RP-initiated logout).
         if let Some(idp) = service.oidc_logout_url(&user).await {
@@ -196,52 +229,55 @@ async fn logout_post(service: &AuthService, req: &RequestView<'_>) -> Result<Aut
 
 async fn signup_page(
     service: &AuthService,
+    req: &RequestView<'_>,
     error: Option<&AuthError>,
     form: &Value,
 ) -> Result<AuthResponse, AuthError> {
     let cfg = service.config();
+    let return_to = safe_return_to(req.query_param("return_to").as_deref());
+    let back = return_param(&return_to);
+    let sign_in = with_query("/login", &back);
     let needs_setup = service.needs_setup().await?;
+    let mut c = service.chrome(req, "Create Account", None);
     if !needs_setup && cfg.basic_auth.signup != SignupMode::Open {
-        let html = format!(
-            "<h1>Create Account</h1>{}<p><a href=\"/login\">Sign in</a></p>",
-            message("error", Some(&AuthError::SignupClosed.message()))
-        );
-        return Ok(AuthResponse::html(403, layout("Create Account", &html)));
+        c.error = Some(view::human(&AuthError::SignupClosed));
+        return Ok(service.page(403, &SignupPage { c, intro: None, form: None, sign_in }));
     }
-    let intro = if needs_setup {
-        "<p class=\"muted\">No account exists yet: this creates the first administrator and its organization.</p>"
+    let mut intro = if needs_setup {
+        String::from("No account exists yet: this creates the first administrator and their organization.")
     } else {
-        ""
+        String::from("Create your account and your own organization.")
     };
-    let domain = cfg
-        .basic_auth
-        .valid_email_domain
-        .as_deref()
-        .map(|d| format!("<p class=\"muted\">Only addresses at {} may sign up.</p>", escape(d)))
-        .unwrap_or_default();
-    let html = format!(
-        r#"<h1>Create Account</h1>{intro}{domain}{err}
-<form method="post" action="/signup">
-<label for="name">Your name</label><input id="name" name="name" autocomplete="name" value="{name}">
-<label for="organization">Organization</label><input id="organization" name="organization" value="{org}">
-<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="{email}">
-<label for="password">Password (at least {min} characters)</label><input id="password" name="password" type="password" autocomplete="new-password" required minlength="{min}">
-<button type="submit">Create Account</button></form>
-<p class="muted"><a href="/login">Sign in instead</a></p>"#,
-        err = message("error", error.map(|e| e.message()).as_deref()),
-        name = escape(field(form, "name")),
-        org = escape(field(form, "organization")),
-        email = escape(field(form, "email")),
-        min = cfg.basic_auth.min_password_length,
-    );
-    Ok(AuthResponse::html(error.map_or(200, AuthError::status), layout("Create Account", &html)))
+    if let Some(d) = &cfg.basic_auth.valid_email_domain {
+        intro.push_str(&format!(" Only addresses at {d} may sign up."));
+    }
+    let min = cfg.basic_auth.min_password_length;
+    let fields = vec![
+        Field::new("name", "name", "Your name", "text").value(field(form, "name")).autocomplete("name").optional(),
+        Field::new("organization", "organization", "Organization", "text")
+            .value(field(form, "organization"))
+            .autocomplete("organization")
+            .optional(),
+        Field::new("email", "email", "Email", "email").value(field(form, "email")).autocomplete("email"),
+        Field::new("password", "password", "Password", "password")
+            .autocomplete("new-password")
+            .minlength(min)
+            .hint(format!("At least {min} characters. A long phrase is easy to remember and hard to guess.")),
+    ];
+    let (form, summary) = Form::new(with_query("/signup", &back), fields, error);
+    c.error = summary;
+    let page = SignupPage { c, intro: Some(intro), form: Some(form), sign_in };
+    Ok(service.page(error.map_or(200, AuthError::status), &page))
 }
 
-async fn signup_post(service: &AuthService, form: &Value) -> Result<AuthResponse, AuthError> {
+async fn signup_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
     let opt = |k: &str| Some(field(form, k)).filter(|v| !v.trim().is_empty());
     match service.signup(field(form, "email"), field(form, "password"), opt("name"), opt("organization")).await {
-        Ok((s, _)) => Ok(AuthResponse::redirect(303, "/").with_header("set-cookie", s.cookie)),
-        Err(e) => signup_page(service, Some(&e), form).await,
+        Ok((s, _)) => {
+            let to = safe_return_to(req.query_param("return_to").as_deref());
+            Ok(AuthResponse::redirect(303, &to).with_header("set-cookie", s.cookie))
+        }
+        Err(e) => signup_page(service, req, Some(&e), form).await,
     }
 }
 
@@ -252,56 +288,79 @@ pub(crate) async fn signed_in_user(
     Ok(service.session_of(req).await?.map(|(u, _)| u))
 }
 
+/// The redirect to the login page for a page that needs a session.
+pub(crate) fn to_login(path: &str) -> AuthResponse {
+    AuthResponse::redirect(303, &with_query("/login", &[("return_to", path)]))
+}
+
 async fn personal_page(
     service: &AuthService,
     req: &RequestView<'_>,
-    error: Option<&AuthError>,
-    ok: Option<&str>,
+    error: Option<(&str, &AuthError)>,
+    form: &Value,
 ) -> Result<AuthResponse, AuthError> {
     let Some(user) = signed_in_user(service, req).await? else {
-        return Ok(AuthResponse::redirect(303, "/login?return_to=%2Fsettings%2Fpersonal"));
+        return Ok(to_login("/settings/personal"));
     };
-    let password_form = if user.auth_method == crate::store::AuthMethod::Password {
-        r#"<hr><h2>Password</h2>
-<form method="post" action="/settings/personal"><input type="hidden" name="action" value="password">
-<label for="current_password">Current password</label><input id="current_password" name="current_password" type="password" autocomplete="current-password" required>
-<label for="new_password">New password</label><input id="new_password" name="new_password" type="password" autocomplete="new-password" required>
-<button type="submit">Change password</button></form>"#
-    } else {
-        "<p class=\"muted\">You sign in through SSO; your password is managed by your identity provider.</p>"
-    };
-    let html = format!(
-        r#"<h1>Personal settings</h1>{err}{ok}
-<p class="muted">Signed in as {email}</p>
-<form method="post" action="/settings/personal"><input type="hidden" name="action" value="name">
-<label for="name">Name</label><input id="name" name="name" required value="{name}">
-<button type="submit">Save</button></form>
-{password_form}
-<hr><p><a href="/">Back</a></p>"#,
-        err = message("error", error.map(|e| e.message()).as_deref()),
-        ok = message("ok", ok),
-        email = escape(&user.email),
-        name = escape(&user.name),
+    let mut c = service.chrome(req, "Personal settings", Some(&user));
+    c.section = Section::Personal;
+    let error_for = |action: &str| error.filter(|(a, _)| *a == action).map(|(_, e)| e);
+    let name = if error_for("name").is_some() { field(form, "name") } else { user.name.as_str() };
+    let (name_form, name_error) = Form::new(
+        "/settings/personal",
+        vec![Field::new("name", "name", "Name", "text").value(name).autocomplete("name")],
+        error_for("name"),
     );
-    Ok(AuthResponse::html(error.map_or(200, AuthError::status), layout("Personal settings", &html)))
+    let password_form = (user.auth_method == crate::store::AuthMethod::Password).then(|| {
+        let min = service.config().basic_auth.min_password_length;
+        let (form, summary) = Form::new(
+            "/settings/personal",
+            vec![
+                Field::new("current_password", "current_password", "Current password", "password")
+                    .autocomplete("current-password"),
+                Field::new("new_password", "new_password", "New password", "password")
+                    .autocomplete("new-password")
+                    .minlength(min)
+                    .hint(format!("At least {min} characters. Your other sessions will be signed out.")),
+            ],
+            error_for("password"),
+        );
+        c.error = summary;
+        form
+    });
+    if name_error.is_some() {
+        c.error = name_error;
+    }
+    if error.is_some() {
+        c.notice = None;
+    }
+    let page = PersonalPage {
+        c,
+        email: user.email.clone(),
+        sso: user.auth_method != crate::store::AuthMethod::Password,
+        name_form,
+        password_form,
+    };
+    Ok(service.page(error.map_or(200, |(_, e)| e.status()), &page))
 }
 
 async fn personal_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
     let Some(user) = signed_in_user(service, req).await? else {
-        return Ok(AuthResponse::redirect(303, "/login?return_to=%2Fsettings%2Fpersonal"));
+        return Ok(to_login("/settings/personal"));
     };
     match field(form, "action") {
         "name" => match service.rename(&user, field(form, "name")).await {
-            Ok(_) => personal_page(service, req, None, Some("Saved.")).await,
-            Err(e) => personal_page(service, req, Some(&e), None).await,
+            Ok(_) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=name-saved")),
+            Err(e) => personal_page(service, req, Some(("name", &e)), form).await,
         },
         "password" => {
             match service
                 .change_password(req, &user, field(form, "current_password"), field(form, "new_password"))
                 .await
             {
-                Ok(s) => Ok(AuthResponse::redirect(303, "/settings/personal").with_header("set-cookie", s.cookie)),
-                Err(e) => personal_page(service, req, Some(&e), None).await,
+                Ok(s) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=password-changed")
+                    .with_header("set-cookie", s.cookie)),
+                Err(e) => personal_page(service, req, Some(("password", &e)), form).await,
             }
         }
         _ => Err(AuthError::invalid("action", "must be name or password")),

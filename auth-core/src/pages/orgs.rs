@@ -2,63 +2,96 @@
 
 use serde_json::Value;
 
-use super::{escape, field, layout, message, signed_in_user};
+use super::view::{
+    Field, Form, InvitationMode, InvitationPage, InvitationView, InviteLink, MemberRow, OrgLink, OrganizationPage,
+    PendingRow, Section,
+};
+use super::{field, signed_in_user, to_login, with_query};
 use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
-use crate::orgs::rfc3339;
 use crate::service::AuthService;
 use crate::store::Role;
+
+/// A timestamp as people read it: `8 Dec 2026, 14:05 UTC`.
+fn human_time(ts: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ts) {
+        Ok(t) => {
+            let month = &format!("{:?}", t.month())[..3];
+            format!("{} {month} {}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute())
+        }
+        Err(_) => crate::orgs::rfc3339(ts),
+    }
+}
 
 pub(crate) async fn invitation_page(
     service: &AuthService,
     req: &RequestView<'_>,
     token: &str,
     error: Option<&AuthError>,
+    form: &Value,
 ) -> Result<AuthResponse, AuthError> {
+    let user = signed_in_user(service, req).await?;
+    let path = format!("/invitations/{token}");
+    let sign_in = with_query("/login", &[("return_to", &path)]);
     let inv = match service.pending_invitation(token).await {
         Ok(inv) => inv,
         Err(e) => {
-            let html = format!(
-                "<h1>Invitation</h1>{}<p><a href=\"/login\">Sign in</a></p>",
-                message("error", Some(&e.message()))
-            );
-            return Ok(AuthResponse::html(e.status(), layout("Invitation", &html)));
+            let mut c = service.chrome(req, "Invitation", user.as_ref());
+            c.error = Some(super::view::human(&e));
+            let page = InvitationPage {
+                c,
+                invitation: None,
+                mode: InvitationMode::NewAccount,
+                action: path,
+                form: None,
+                sso: Vec::new(),
+                sign_in,
+            };
+            return Ok(service.page(e.status(), &page));
         }
     };
-    let user = signed_in_user(service, req).await?;
-    let action = format!("/invitations/{}", escape(token));
-    let form = match &user {
-        Some(u) if u.email == inv.email => format!(
-            r#"<form method="post" action="{action}"><button type="submit">Join {org}</button></form>"#,
-            org = escape(&inv.org_name)
-        ),
-        Some(u) => format!(
-            "<p class=\"error\">You are signed in as {}; this invitation is for another address. \
-             <a href=\"/logout\">Sign out</a> first.</p>",
-            escape(&u.email)
-        ),
-        None => format!(
-            r#"<form method="post" action="{action}">
-<label for="name">Your name</label><input id="name" name="name" autocomplete="name" required>
-<label for="password">Choose a password (at least {min} characters)</label><input id="password" name="password" type="password" autocomplete="new-password" required>
-<button type="submit">Create account and join</button></form>
-<p class="muted">Already have an account? <a href="/login?return_to={rt}">Sign in</a> first.</p>"#,
-            min = service.config().basic_auth.min_password_length,
-            rt = escape(
-                &url::form_urlencoded::byte_serialize(format!("/invitations/{token}").as_bytes()).collect::<String>()
-            ),
-        ),
+    let mut c = service.chrome(req, format!("Join {}", inv.org_name), user.as_ref());
+    let mode = match &user {
+        Some(u) if u.email == inv.email => InvitationMode::Join,
+        Some(u) => InvitationMode::OtherUser(u.email.clone()),
+        None => InvitationMode::NewAccount,
     };
-    let html = format!(
-        "<h1>Join {org}</h1>{err}<p>You were invited as <strong>{email}</strong> (role: {role}). \
-         The invitation expires {expires}.</p>{form}",
-        org = escape(&inv.org_name),
-        err = message("error", error.map(AuthError::message).as_deref()),
-        email = escape(&inv.email),
-        role = inv.role.as_str(),
-        expires = escape(&rfc3339(inv.expires_at)),
-    );
-    Ok(AuthResponse::html(error.map_or(200, AuthError::status), layout("Invitation", &html)))
+    let mut new_account = None;
+    if matches!(mode, InvitationMode::NewAccount) && service.config().basic_auth.enabled {
+        let min = service.config().basic_auth.min_password_length;
+        let fields = vec![
+            Field::new("name", "name", "Your name", "text").value(field(form, "name")).autocomplete("name"),
+            Field::new("password", "password", "Choose a password", "password")
+                .autocomplete("new-password")
+                .minlength(min)
+                .hint(format!("At least {min} characters.")),
+        ];
+        let (f, summary) = Form::new(path.clone(), fields, error);
+        c.error = summary;
+        new_account = Some(f);
+    } else {
+        c.error = error.map(super::view::human);
+    }
+    let sso = if matches!(mode, InvitationMode::NewAccount) {
+        service.sso_buttons(&[("invitation", token)])
+    } else {
+        Vec::new()
+    };
+    let page = InvitationPage {
+        c,
+        invitation: Some(InvitationView {
+            organization: inv.org_name.clone(),
+            email: inv.email.clone(),
+            role: inv.role.as_str(),
+            expires: human_time(inv.expires_at),
+        }),
+        mode,
+        action: path,
+        form: new_account,
+        sso,
+        sign_in,
+    };
+    Ok(service.page(error.map_or(200, AuthError::status), &page))
 }
 
 pub(crate) async fn invitation_post(
@@ -71,18 +104,25 @@ pub(crate) async fn invitation_post(
     let password = Some(field(form, "password")).filter(|p| !p.is_empty());
     match service.accept_invitation(req, token, name, password).await {
         Ok(s) => Ok(AuthResponse::redirect(303, "/").with_header("set-cookie", s.cookie)),
-        Err(e) => invitation_page(service, req, token, Some(&e)).await,
+        Err(e) => invitation_page(service, req, token, Some(&e), form).await,
     }
+}
+
+/// What the last form on the organization page did, to show with the page.
+pub(crate) enum Outcome<'a> {
+    /// An invitation was created: its link is shown once.
+    Invited(crate::orgs::CreatedInvitation),
+    /// A form failed; the invite form keeps what was typed.
+    Failed(&'a AuthError, &'a Value),
 }
 
 pub(crate) async fn organization_page(
     service: &AuthService,
     req: &RequestView<'_>,
-    error: Option<&AuthError>,
-    notice: Option<&str>,
+    outcome: Option<Outcome<'_>>,
 ) -> Result<AuthResponse, AuthError> {
     let Some(user) = signed_in_user(service, req).await? else {
-        return Ok(AuthResponse::redirect(303, "/login?return_to=%2Fsettings%2Forganization"));
+        return Ok(to_login("/settings/organization"));
     };
     let Some(org) = req
         .query_param("org")
@@ -90,62 +130,91 @@ pub(crate) async fn organization_page(
         .or_else(|| user.organizations.first())
         .cloned()
     else {
-        let html = "<h1>Organization</h1><p>You do not belong to an organization yet.</p><p><a href=\"/\">Back</a></p>";
-        return Ok(AuthResponse::html(200, layout("Organization", html)));
-    };
-    let role = service.require_role(&user, &org.id, Role::Member).await?;
-    let admin = role == Role::Admin;
-    let members = service.members(&user, &org.id).await?;
-    let action = format!("/settings/organization?org={}", escape(&org.id));
-    let mut rows = String::new();
-    for m in &members {
-        let controls = if admin && m.user_id != user.id {
-            let other = if m.role == Role::Admin { "member" } else { "admin" };
-            format!(
-                r#" <form method="post" action="{action}" style="display:inline"><input type="hidden" name="action" value="role"><input type="hidden" name="user" value="{id}"><input type="hidden" name="role" value="{other}"><button type="submit">Make {other}</button></form>
-<form method="post" action="{action}" style="display:inline"><input type="hidden" name="action" value="remove"><input type="hidden" name="user" value="{id}"><button type="submit">Remove</button></form>"#,
-                id = escape(&m.user_id),
-            )
-        } else {
-            String::new()
+        let mut c = service.chrome(req, "Organization", Some(&user));
+        c.section = Section::Organization;
+        let page = super::view::MessagePage {
+            c,
+            text: Some("You do not belong to an organization yet. Ask an administrator for an invitation.".into()),
+            link: super::view::Link { href: "/".into(), text: "Back to the app".into() },
         };
-        rows.push_str(&format!(
-            "<li>{name} &lt;{email}&gt; — {role}{controls}</li>",
-            name = escape(&m.name),
-            email = escape(&m.email),
-            role = m.role.as_str()
-        ));
+        return Ok(service.page(200, &page));
+    };
+    let admin = service.require_role(&user, &org.id, Role::Member).await? == Role::Admin;
+    let members = service.members(&user, &org.id).await?;
+    let action = with_query("/settings/organization", &[("org", &org.id)]);
+    let mut c = service.chrome(req, org.name.clone(), Some(&user));
+    c.section = Section::Organization;
+    c.wide = true;
+    let (error, typed) = match &outcome {
+        Some(Outcome::Failed(e, form)) => (Some(*e), *form),
+        _ => (None, &Value::Null),
+    };
+    if error.is_some() {
+        c.notice = None;
     }
-    let mut admin_html = String::new();
-    if admin {
-        admin_html.push_str(&format!(
-            r#"<hr><h2>Invite</h2><form method="post" action="{action}"><input type="hidden" name="action" value="invite">
-<label for="email">Email</label><input id="email" name="email" type="email" required>
-<label for="role">Role</label><select id="role" name="role"><option value="member">member</option><option value="admin">admin</option></select>
-<button type="submit">Invite</button></form>"#
-        ));
-        let pending = service.invitations(&user, &org.id).await?;
-        if !pending.is_empty() {
-            admin_html.push_str("<h2>Pending invitations</h2><ul>");
-            for inv in pending {
-                admin_html.push_str(&format!(
-                    r#"<li>{email} — {role}, expires {exp} <form method="post" action="{action}" style="display:inline"><input type="hidden" name="action" value="revoke"><input type="hidden" name="id" value="{id}"><button type="submit">Revoke</button></form></li>"#,
-                    email = escape(&inv.email),
-                    role = inv.role.as_str(),
-                    exp = escape(&rfc3339(inv.expires_at)),
-                    id = escape(&inv.id),
-                ));
-            }
-            admin_html.push_str("</ul>");
+    let invite_form = admin.then(|| {
+        let email = if field(typed, "action") == "invite" { field(typed, "email") } else { "" };
+        let fields = vec![Field::new("invite-email", "email", "Email", "email").value(email).autocomplete("off")];
+        let invite_error = error.filter(|_| field(typed, "action") == "invite");
+        let (f, summary) = Form::new(action.clone(), fields, invite_error);
+        c.error = summary;
+        f
+    });
+    if error.is_some() && c.error.is_none() {
+        c.error = error.map(super::view::human);
+    }
+    let pending = if admin {
+        service
+            .invitations(&user, &org.id)
+            .await?
+            .into_iter()
+            .map(|i| PendingRow { id: i.id, email: i.email, role: i.role.as_str(), expires: human_time(i.expires_at) })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let invite_link = match outcome {
+        Some(Outcome::Invited(created)) => {
+            let how = match created.delivery {
+                "sent" => "It was emailed to them; you can also send this link yourself.",
+                "failed" => "The email could not be sent: send them this link yourself.",
+                _ => "Send them this link; it works once.",
+            };
+            Some(InviteLink {
+                text: format!("Invitation created for {}. {how}", created.record.email),
+                url: created.accept_url,
+            })
         }
-    }
-    let html = format!(
-        "<h1>{org}</h1>{err}{ok}<h2>Members</h2><ul>{rows}</ul>{admin_html}<hr><p><a href=\"/\">Back</a></p>",
-        org = escape(&org.name),
-        err = message("error", error.map(AuthError::message).as_deref()),
-        ok = notice.map(|n| format!("<div class=\"ok\">{n}</div>")).unwrap_or_default(),
-    );
-    Ok(AuthResponse::html(error.map_or(200, AuthError::status), layout("Organization", &html)))
+        _ => None,
+    };
+    let page = OrganizationPage {
+        c,
+        action,
+        admin,
+        members: members
+            .into_iter()
+            .map(|m| MemberRow {
+                is_you: m.user_id == user.id,
+                is_admin: m.role == Role::Admin,
+                role: m.role.as_str(),
+                id: m.user_id,
+                name: m.name,
+                email: m.email,
+            })
+            .collect(),
+        others: user
+            .organizations
+            .iter()
+            .filter(|o| o.id != org.id)
+            .map(|o| OrgLink { name: o.name.clone(), href: with_query("/settings/organization", &[("org", &o.id)]) })
+            .collect(),
+        invite_form,
+        invite_admin: field(typed, "role") == "admin",
+        invite_link,
+        pending,
+        copy_script: super::assets::COPY_SCRIPT,
+    };
+    Ok(service.page(error.map_or(200, AuthError::status), &page))
 }
 
 pub(crate) async fn organization_post(
@@ -154,34 +223,31 @@ pub(crate) async fn organization_post(
     form: &Value,
 ) -> Result<AuthResponse, AuthError> {
     let Some(user) = signed_in_user(service, req).await? else {
-        return Ok(AuthResponse::redirect(303, "/login?return_to=%2Fsettings%2Forganization"));
+        return Ok(to_login("/settings/organization"));
     };
     let Some(org_id) = req.query_param("org") else {
         return Err(AuthError::invalid("org", "missing"));
     };
     let role = |s: &str| Role::parse(s).ok_or_else(|| AuthError::invalid("role", "must be admin or member"));
-    let outcome: Result<Option<String>, AuthError> = async {
-        match field(form, "action") {
-            "invite" => {
-                let created = service.invite(&user, &org_id, field(form, "email"), role(field(form, "role"))?).await?;
-                // Shown once; the token is never stored.
-                Ok(Some(format!(
-                    "Invitation created. Send this link to {}: <code>{}</code>",
-                    escape(&created.record.email),
-                    escape(&created.accept_url)
-                )))
-            }
-            "revoke" => service.revoke_invitation(&user, &org_id, field(form, "id")).await.map(|()| None),
-            "role" => {
-                service.change_role(&user, &org_id, field(form, "user"), role(field(form, "role"))?).await.map(|_| None)
-            }
-            "remove" => service.remove_member(&user, &org_id, field(form, "user")).await.map(|()| None),
-            _ => Err(AuthError::invalid("action", "unknown action")),
-        }
-    }
-    .await;
-    match outcome {
-        Ok(notice) => organization_page(service, req, None, notice.as_deref().or(Some("Saved."))).await,
-        Err(e) => organization_page(service, req, Some(&e), None).await,
+    let done = |notice: &str| {
+        AuthResponse::redirect(303, &with_query("/settings/organization", &[("org", &org_id), ("notice", notice)]))
+    };
+    let result = match field(form, "action") {
+        "invite" => match service.invite(&user, &org_id, field(form, "email"), role(field(form, "role"))?).await {
+            // Shown once, on this response: the token is never stored.
+            Ok(created) => return organization_page(service, req, Some(Outcome::Invited(created))).await,
+            Err(e) => Err(e),
+        },
+        "revoke" => service.revoke_invitation(&user, &org_id, field(form, "id")).await.map(|()| "invitation-revoked"),
+        "role" => service
+            .change_role(&user, &org_id, field(form, "user"), role(field(form, "role"))?)
+            .await
+            .map(|_| "role-updated"),
+        "remove" => service.remove_member(&user, &org_id, field(form, "user")).await.map(|()| "member-removed"),
+        _ => Err(AuthError::invalid("action", "unknown action")),
+    };
+    match result {
+        Ok(notice) => Ok(done(notice)),
+        Err(e) => organization_page(service, req, Some(Outcome::Failed(&e, form))).await,
     }
 }

@@ -1,0 +1,11 @@
+document.querySelectorAll("button[data-copy]").forEach(function (b) {
+  var field = document.getElementById(b.getAttribute("data-copy"));
+  if (!field) return;
+  b.hidden = false;
+  b.addEventListener("click", function () {
+    field.select();
+    var done = function () { b.textContent = "Copied"; };
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); }); }
+    else { document.execCommand("copy"); done(); }
+  });
+});
