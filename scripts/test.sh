@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs the pinned test peers (an SMTP server from PyPI, the OpenID
-# provider from npm) if missing, then `cargo test --workspace`. Extra arguments go to cargo.
+# provider from npm, Debian's chromium and the browser driver from npm) if missing, then
+# `cargo test --workspace`. Extra arguments go to cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,16 @@ fi
 if [ ! -d tests/idp/node_modules/oidc-provider ]; then
   echo "test.sh: installing the test OpenID provider (tests/idp, npm ci)" >&2
   (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test.sh: installing Debian's chromium for the browser tests (apt-get)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "test.sh: installing the browser test driver (tests/browser, npm ci)" >&2
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 exec cargo test --workspace "$@"
