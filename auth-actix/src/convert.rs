@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
-use auth_core::{AuthResponse, HeaderSource, RequestView};
+use auth_core::adapter::{AuthResponse, HeaderSource, RequestView};
 
 /// actix's `HeaderMap` as a [`HeaderSource`].
 pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);

@@ -1,17 +1,44 @@
-//! The signed-in user, for handlers.
+//! The signed-in user, for handlers. Every check is the core's ([`auth_core::authz`]); this
+//! file only moves values in and out of actix-web's request.
 
 use std::future::{Ready, ready};
 use std::ops::Deref;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, dev::Payload};
+use auth_core::adapter::AuthResponse;
+
+pub use auth_core::authz::{Admin, Member, RequiredRole};
 
 /// The signed-in user, put in the request extensions by [`AuthMiddleware`](crate::AuthMiddleware).
 ///
 /// As an extractor it refuses with 401 when nobody is signed in (only possible on
-/// `publicPaths`); `Option<CurrentUser>` never refuses.
+/// `publicPaths`); `Option<CurrentUser>` never refuses. Without the middleware in front, it
+/// answers 500 `misconfigured` saying so.
+///
+/// ```
+/// use actix_web::{App, web};
+/// use auth_actix::CurrentUser;
+///
+/// async fn hello(user: CurrentUser) -> String {
+///     format!("Hello, {} <{}>", user.name, user.email)
+/// }
+///
+/// async fn maybe(user: Option<CurrentUser>) -> String {
+///     user.map_or("Hello, stranger".into(), |u| format!("Hello, {}", u.name))
+/// }
+///
+/// let app = App::new().route("/", web::get().to(hello)).route("/public", web::get().to(maybe));
+/// ```
 #[derive(Debug, Clone)]
-pub struct CurrentUser(pub auth_core::CurrentUser);
+pub struct CurrentUser(auth_core::CurrentUser);
+
+impl CurrentUser {
+    /// The core's user (id, email, name, organizations, session id).
+    pub fn into_inner(self) -> auth_core::CurrentUser {
+        self.0
+    }
+}
 
 impl Deref for CurrentUser {
     type Target = auth_core::CurrentUser;
@@ -22,57 +49,67 @@ impl Deref for CurrentUser {
 
 /// Marks a request that went through the middleware.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Installed;
+struct Installed;
 
-/// Why [`CurrentUser`] could not be extracted.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CurrentUserError {
-    /// Nobody is signed in (a `publicPaths` route): 401 `unauthenticated`.
-    #[error("sign-in required")]
-    Unauthenticated,
-    /// The request did not pass through `AuthMiddleware`: a wiring bug, 500.
-    #[error("CurrentUser needs auth_actix::AuthMiddleware: is it installed with App::wrap?")]
-    MiddlewareMissing,
+/// Puts what the guard decided into the request's extensions.
+pub(crate) fn attach(req: &impl HttpMessage, user: Option<auth_core::CurrentUser>) {
+    let mut ext = req.extensions_mut();
+    ext.insert(Installed);
+    if let Some(user) = user {
+        ext.insert(CurrentUser(user));
+    }
 }
 
-impl ResponseError for CurrentUserError {
+/// Why an extractor refused: the core's error, answered with its status and JSON body.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthRejection(pub auth_core::AuthError);
+
+impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::MiddlewareMissing => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        let code = match self {
-            Self::Unauthenticated => "unauthenticated",
-            Self::MiddlewareMissing => "internal",
-        };
-        HttpResponse::build(self.status_code())
-            .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({ "error": code, "message": self.to_string() }))
+        crate::convert::response(AuthResponse::error(&self.0))
     }
+}
+
+fn current(req: &HttpRequest) -> Result<CurrentUser, AuthRejection> {
+    let ext = req.extensions();
+    let user = ext.get::<CurrentUser>().map(|u| &u.0);
+    auth_core::authz::current_user(ext.get::<Installed>().is_some(), user).map(CurrentUser).map_err(AuthRejection)
 }
 
 impl FromRequest for CurrentUser {
-    type Error = CurrentUserError;
+    type Error = AuthRejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let ext = req.extensions();
-        ready(match ext.get::<CurrentUser>() {
-            Some(user) => Ok(user.clone()),
-            None if ext.get::<Installed>().is_none() => Err(CurrentUserError::MiddlewareMissing),
-            None => Err(CurrentUserError::Unauthenticated),
-        })
+        ready(current(req))
     }
 }
 
-pub use auth_core::authz::{Admin, Member, RequiredRole};
-
 /// The signed-in user, checked to hold role `R` in the organization named by the route's
-/// `{org}` path parameter. Non-members get 404, members without the role 403.
+/// `{org}` path parameter. Non-members get 404, members without the role 403, both as the JSON
+/// error body.
+///
+/// ```
+/// use actix_web::{App, web};
+/// use auth_actix::{OrgAdmin, OrgMember};
+///
+/// async fn report(m: OrgMember) -> String {
+///     format!("{} is {:?} of {}", m.user.email, m.role, m.org_id)
+/// }
+///
+/// async fn purge(a: OrgAdmin) -> String {
+///     format!("{} may purge {}", a.user.email, a.org_id)
+/// }
+///
+/// let app = App::new()
+///     .route("/orgs/{org}/report", web::get().to(report))
+///     .route("/orgs/{org}/data", web::delete().to(purge));
+/// ```
 #[derive(Debug, Clone)]
 pub struct OrgRole<R> {
     /// The signed-in user.
@@ -89,37 +126,15 @@ pub type OrgAdmin = OrgRole<Admin>;
 /// [`OrgRole`] requiring membership.
 pub type OrgMember = OrgRole<Member>;
 
-/// Why an extractor refused: the core's error, answered with its status and JSON body.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AuthRejection(pub auth_core::AuthError);
-
-impl ResponseError for AuthRejection {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::FORBIDDEN)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        crate::convert::response(auth_core::AuthResponse::error(&self.0))
-    }
-}
-
 impl<R: RequiredRole> FromRequest for OrgRole<R> {
-    type Error = actix_web::Error;
+    type Error = AuthRejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = match CurrentUser::from_request(req, payload).into_inner() {
-            Ok(u) => u,
-            Err(e) => return ready(Err(e.into())),
-        };
-        let Some(org_id) = req.match_info().get("org").map(str::to_string) else {
-            let e = auth_core::AuthError::invalid("org", "the route has no {org} path parameter");
-            return ready(Err(AuthRejection(e).into()));
-        };
-        ready(match user.require(&org_id, R::ROLE) {
-            Ok(role) => Ok(Self { user, org_id, role, _required: std::marker::PhantomData }),
-            Err(e) => Err(AuthRejection(e).into()),
-        })
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(current(req).and_then(|user| {
+            let (org_id, role) =
+                auth_core::authz::org_role::<R>(&user, req.match_info().get("org")).map_err(AuthRejection)?;
+            Ok(Self { user, org_id, role, _required: std::marker::PhantomData })
+        }))
     }
 }

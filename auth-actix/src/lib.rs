@@ -2,10 +2,11 @@
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
+//! use auth_actix::auth_core::{AuthConfig, AuthService};
 //! use auth_actix::{AuthMiddleware, CurrentUser};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = auth_core::AuthService::new(auth_core::AuthConfig::load()?).await?;
+//! let auth = AuthService::new(AuthConfig::load()?).await?;
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .wrap(AuthMiddleware::new(auth.clone()))
@@ -21,7 +22,6 @@ mod convert;
 mod extract;
 mod middleware;
 
-pub use extract::{
-    Admin, AuthRejection, CurrentUser, CurrentUserError, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole,
-};
+pub use auth_core;
+pub use extract::{Admin, AuthRejection, CurrentUser, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};

@@ -5,17 +5,38 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderValue, SET_COOKIE};
 use actix_web::{Error, HttpMessage};
-use auth_core::{AuthService, GuardOutcome, RouteKind};
+use auth_core::AuthService;
+use auth_core::adapter::{Cached, GuardOutcome, RouteKind};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 
 use crate::convert::{self, Headers};
-use crate::extract::{CurrentUser, Installed};
+use crate::extract::attach;
 
 /// actix-web middleware for the login layer: `App::new().wrap(AuthMiddleware::new(auth))`.
 ///
 /// Answers `/api/v1/auth/*` and the built-in pages itself; every other request needs a valid
-/// session unless its path is in `publicPaths`.
+/// session unless its path is in `publicPaths`, and carries the user into the handler
+/// ([`CurrentUser`](crate::CurrentUser)).
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer, web};
+/// use auth_actix::auth_core::{AuthConfig, AuthService};
+/// use auth_actix::{AuthMiddleware, CurrentUser};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let auth = AuthService::new(AuthConfig::load()?).await?;
+/// HttpServer::new(move || {
+///     App::new()
+///         .wrap(AuthMiddleware::new(auth.clone()))
+///         .route("/", web::get().to(|user: CurrentUser| async move { format!("Hello, {}", user.email) }))
+///         .route("/health", web::get().to(|| async { "ok" })) // listed in publicPaths
+/// })
+/// .bind("127.0.0.1:3000")?
+/// .run()
+/// .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct AuthMiddleware {
@@ -52,14 +73,6 @@ pub struct AuthMiddlewareService<S> {
     auth: AuthService,
 }
 
-fn attach(req: &ServiceRequest, user: Option<auth_core::CurrentUser>) {
-    let mut ext = req.extensions_mut();
-    ext.insert(Installed);
-    if let Some(user) = user {
-        ext.insert(CurrentUser(user));
-    }
-}
-
 fn with_cookie<B>(mut res: ServiceResponse<B>, cookie: Option<String>) -> ServiceResponse<EitherBody<B>> {
     if let Some(v) = cookie.and_then(|c| HeaderValue::try_from(c).ok()) {
         res.headers_mut().append(SET_COOKIE, v);
@@ -92,16 +105,16 @@ where
             self.auth.guard_cached(&convert::view(&req, &headers), kind)
         };
         match cached {
-            Some(GuardOutcome::Respond(r)) => {
+            Cached::Decided(GuardOutcome::Respond(r)) => {
                 let res = req.into_response(convert::response(r));
                 Box::pin(async move { Ok(res.map_into_right_body()) })
             }
-            Some(GuardOutcome::Allow { user, set_cookie }) => {
+            Cached::Decided(GuardOutcome::Allow { user, set_cookie }) => {
                 attach(&req, user);
                 let fut = self.service.call(req);
                 Box::pin(async move { Ok(with_cookie(fut.await?, set_cookie)) })
             }
-            None => {
+            Cached::CallGuard => {
                 let service = Rc::clone(&self.service);
                 let auth = self.auth.clone();
                 Box::pin(async move {
@@ -122,26 +135,25 @@ where
     }
 }
 
-/// Reads the body (capped at `maxBodyBytes`) and lets the core answer an auth route or page.
+/// Reads the body under the core's policy and lets the core answer an auth route or page.
 async fn answer(auth: &AuthService, mut req: ServiceRequest) -> ServiceResponse {
-    let max = auth.config().max_body_bytes;
-    let declared =
-        req.headers().get(actix_web::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return req.into_response(convert::response(auth.payload_too_large()));
-    }
+    let length = req.headers().get(actix_web::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let mut reader = match auth.body_reader(length) {
+        Ok(r) => r,
+        Err(response) => return req.into_response(convert::response(response)),
+    };
     let mut payload = req.take_payload();
-    let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else { break };
-        if body.len() + chunk.len() > max {
-            return req.into_response(convert::response(auth.payload_too_large()));
+        let Ok(chunk) = chunk else {
+            return req.into_response(convert::response(reader.broken()));
+        };
+        if let Err(response) = reader.push(&chunk) {
+            return req.into_response(convert::response(response));
         }
-        body.extend_from_slice(&chunk);
     }
     let response = {
         let headers = Headers(req.headers());
-        auth.handle(&convert::view(&req, &headers), &body).await
+        auth.handle(&convert::view(&req, &headers), &reader.finish()).await
     };
     req.into_response(convert::response(response))
 }

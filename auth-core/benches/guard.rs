@@ -19,7 +19,8 @@
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::{AuthConfig, AuthService, GuardOutcome, HeaderSource, RequestView, RouteKind};
+use auth_core::adapter::{Cached, GuardOutcome, HeaderSource, RequestView, RouteKind};
+use auth_core::{AuthConfig, AuthService};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -93,7 +94,9 @@ fn setup(rt: &tokio::runtime::Runtime) -> (AuthService, String) {
 /// Asserts the guard lets `req` through with a user, from the cache alone.
 fn assert_allows(service: &AuthService, req: &RequestView<'_>) {
     match service.guard_cached(req, RouteKind::Guarded) {
-        Some(GuardOutcome::Allow { user: Some(user), set_cookie: None }) => assert_eq!(user.email, "a@example.com"),
+        Cached::Decided(GuardOutcome::Allow { user: Some(user), set_cookie: None }) => {
+            assert_eq!(user.email, "a@example.com")
+        }
         other => panic!("expected a cached Allow, got {other:?}"),
     }
 }
@@ -171,7 +174,7 @@ fn bench_guard(c: &mut Criterion) {
 
     // A cache miss: `None` hands over to the async guard, which then refuses the token.
     assert!(
-        service.guard_cached(&tampered_req, RouteKind::Guarded).is_none(),
+        matches!(service.guard_cached(&tampered_req, RouteKind::Guarded), Cached::CallGuard),
         "a tampered token is never answered from the cache"
     );
     let refused = rt.block_on(service.guard(&tampered_req, RouteKind::Guarded));
@@ -185,7 +188,7 @@ fn bench_guard(c: &mut Criterion) {
     let garbage_headers = headers_with(("cookie", "auth_session=not-a-jwt".into()));
     let garbage_req = get(&garbage_headers);
     assert!(
-        service.guard_cached(&garbage_req, RouteKind::Guarded).is_none(),
+        matches!(service.guard_cached(&garbage_req, RouteKind::Guarded), Cached::CallGuard),
         "garbage is never answered from the cache"
     );
     group.bench_function("garbage", |b| {

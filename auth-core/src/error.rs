@@ -59,6 +59,10 @@ pub enum AuthError {
     /// The ID token (or UserInfo) failed validation: no session.
     #[error("sign-in failed: {0}")]
     IdTokenRejected(String),
+    /// The application is wired wrongly (an extractor without the layer, a role extractor on a
+    /// route without `{org}`): 500, with the fix in the message.
+    #[error("{0}")]
+    Misconfigured(&'static str),
     /// A dependency (the store) is unavailable; the request fails closed.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -86,6 +90,7 @@ impl AuthError {
             Self::RateLimited { .. } => "rate_limited",
             Self::IdpUnavailable(_) | Self::IdpBadResponse(_) => "idp_unavailable",
             Self::IdTokenRejected(_) => "unauthenticated",
+            Self::Misconfigured(_) => "misconfigured",
             Self::Unavailable => "unavailable",
         }
     }
@@ -100,6 +105,7 @@ impl AuthError {
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge => 413,
             Self::RateLimited { .. } => 429,
+            Self::Misconfigured(_) => 500,
             Self::IdpBadResponse(_) => 502,
             Self::IdpUnavailable(_) | Self::Unavailable => 503,
         }

@@ -5,6 +5,9 @@
 
 use std::net::IpAddr;
 
+/// The API prefix answered by the layer/middleware.
+pub const API_PREFIX: &str = "/api/v1/auth";
+
 /// Read access to request headers by lower-case name.
 pub trait HeaderSource {
     /// The `n`-th value of header `name` (0-based), if present and valid UTF-8.
@@ -144,9 +147,40 @@ impl AuthResponse {
     }
 }
 
+/// The path that starts an OIDC login with the `index`-th provider (`id`).
+pub(crate) fn oidc_login_path(index: usize, id: &str) -> String {
+    if index == 0 { format!("{API_PREFIX}/login/oidc") } else { format!("{API_PREFIX}/login/oidc?provider={id}") }
+}
+
+/// A same-origin path to return to after sign-in, or `/`.
+pub fn safe_return_to(raw: Option<&str>) -> String {
+    match raw {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && p.len() <= 2048
+                && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            p.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn return_to_stays_on_this_origin() {
+        assert_eq!(safe_return_to(Some("/dash?x=1")), "/dash?x=1");
+        for bad in ["//evil.com", "/\\evil.com", "https://evil.com", "/\t/evil.com", "evil", "/%0a", "/a\nb"] {
+            let got = safe_return_to(Some(bad));
+            assert!(got == "/" || got == bad && !bad.contains('\n'), "{bad:?} -> {got:?}");
+        }
+        assert_eq!(safe_return_to(Some("//evil.com")), "/");
+        assert_eq!(safe_return_to(None), "/");
+    }
 
     struct H(Vec<(&'static str, &'static str)>);
     impl HeaderSource for H {

@@ -15,11 +15,15 @@
 //! # let _ = service; Ok(()) }
 //! ```
 
+mod accounts;
+pub mod adapter;
+mod api;
+mod assets;
 pub mod authz;
 pub mod config;
 pub mod email;
 mod error;
-pub mod http;
+mod http;
 mod mail;
 mod oidc;
 mod orgs;
@@ -29,15 +33,13 @@ mod routes;
 pub mod secret;
 mod service;
 pub mod session;
-mod sso;
 pub mod store;
 pub mod throttle;
+mod time;
 
 pub use config::AuthConfig;
 pub use error::AuthError;
-pub use http::{AuthResponse, HeaderSource, RequestView};
-pub use routes::safe_return_to;
 pub use secret::Secret;
-pub use service::{API_PREFIX, AuthService, GuardOutcome, RouteKind, StartupError};
+pub use service::{API_PREFIX, AuthService, StartupError};
 pub use session::CurrentUser;
 pub use store::{AuthMethod, Membership, Role};

@@ -7,7 +7,8 @@ use crate::error::AuthError;
 use crate::http::RequestView;
 use crate::service::{AuthService, IssuedSession};
 use crate::session::{CurrentUser, random_id};
-use crate::store::{Acceptor, AuthMethod, InvitationRecord, Member, NewInvitation, NewUser, Role, StoreError, now};
+use crate::store::{Acceptor, AuthMethod, InvitationRecord, Member, NewInvitation, NewUser, Role, StoreError};
+use crate::time::{now, rfc3339};
 
 /// A freshly created invitation and the one copy of its token.
 pub(crate) struct CreatedInvitation {
@@ -15,14 +16,6 @@ pub(crate) struct CreatedInvitation {
     pub(crate) accept_url: String,
     /// `sent`, `failed` or `not_configured`.
     pub(crate) delivery: &'static str,
-}
-
-/// RFC 3339 (UTC) for a unix timestamp.
-pub(crate) fn rfc3339(ts: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// Invitation tokens are 256 random bits, URL-safe base64 (43 characters).
@@ -215,7 +208,7 @@ impl AuthService {
                     return Err(AuthError::Conflict("an account with this email exists: sign in, then accept".into()));
                 }
                 let password = password.ok_or_else(|| AuthError::invalid("password", "missing field `password`"))?;
-                let name = crate::service::clean_name("name", name.unwrap_or_default())?;
+                let name = crate::accounts::clean_name("name", name.unwrap_or_default())?;
                 self.inner.passwords.check_policy("password", password, Some(&inv.email))?;
                 let hash = self.inner.passwords.hash(password).await?;
                 let user = NewUser {

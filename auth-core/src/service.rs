@@ -4,15 +4,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::{AuthConfig, JwtSecretSource, SignupMode};
-use crate::email::Email;
+use crate::config::{AuthConfig, JwtSecretSource};
 use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
-use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry, random_id};
-use crate::store::{AuthMethod, NewUser, Organization, SessionRecord, Store, StoreError, UserRecord, now};
+use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry};
+use crate::store::{Store, StoreError};
 use crate::throttle::Throttle;
+use crate::time::now;
 
 /// Failure to start the service.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,15 @@ pub enum GuardOutcome {
     Respond(AuthResponse),
 }
 
+/// What the cache-only guard ([`AuthService::guard_cached`]) could decide.
+#[derive(Debug)]
+pub enum Cached {
+    /// Decided without I/O.
+    Decided(GuardOutcome),
+    /// The token or its session is not (freshly) cached: call [`AuthService::guard`].
+    CallGuard,
+}
+
 /// Which part of the stack answers a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteKind {
@@ -52,8 +61,7 @@ pub enum RouteKind {
     Public,
 }
 
-/// The API prefix answered by the layer/middleware.
-pub const API_PREFIX: &str = "/api/v1/auth";
+pub use crate::http::API_PREFIX;
 
 /// How a session was presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +81,9 @@ pub(crate) struct Inner {
     pub(crate) public_origin: String,
     pub(crate) mailer: Option<crate::mail::Mailer>,
     pub(crate) oidc: Option<crate::oidc::Oidc>,
-    pub(crate) assets: crate::pages::assets::Assets,
+    pub(crate) assets: crate::assets::Assets,
+    /// Whether the "no client address" warning was logged.
+    pub(crate) peer_warned: std::sync::atomic::AtomicBool,
 }
 
 /// The authentication service shared by both adapters.
@@ -161,7 +171,8 @@ impl AuthService {
             throttle: Throttle::new(config.throttle.clone()),
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
-            assets: crate::pages::assets::Assets::new(&config.ui, &config.oidc),
+            assets: crate::assets::Assets::new(&config.ui, &config.oidc),
+            peer_warned: std::sync::atomic::AtomicBool::new(false),
             store,
             passwords,
             tokens,
@@ -180,44 +191,30 @@ impl AuthService {
         self.inner.cookie.name()
     }
 
-    /// Which part of the stack answers `path`.
-    pub fn classify(&self, path: &str) -> RouteKind {
-        if path == API_PREFIX || path.starts_with("/api/v1/auth/") {
-            return RouteKind::Auth;
-        }
-        if self.inner.config.ui.enabled && crate::pages::is_page(path) {
-            return RouteKind::Auth;
-        }
-        let public = self.inner.config.public_paths.iter().any(|p| match p.strip_suffix("/*") {
-            Some(prefix) => path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')),
-            None => p == path,
-        });
-        if public { RouteKind::Public } else { RouteKind::Guarded }
-    }
-
     /// The guard without any I/O: answers from the per-instance cache when it can (a token
-    /// verified before, a session validated within `revalidateAfter`). `None` means "call
-    /// [`guard`](Self::guard)".
-    pub fn guard_cached(&self, req: &RequestView<'_>, kind: RouteKind) -> Option<GuardOutcome> {
+    /// verified before, a session validated within `revalidateAfter`); otherwise
+    /// [`Cached::CallGuard`].
+    pub fn guard_cached(&self, req: &RequestView<'_>, kind: RouteKind) -> Cached {
         let (token, carrier) = self.presented(req);
         let Some(token) = token else {
-            return Some(self.deny(req, kind, false));
+            return Cached::Decided(self.deny(req, kind, false));
         };
-        let entry = self.inner.cache.token(token)?;
+        let Some(entry) = self.inner.cache.token(token) else { return Cached::CallGuard };
         let now = now();
         if entry.exp < now {
-            return Some(self.deny(req, kind, carrier == Carrier::Cookie));
+            return Cached::Decided(self.deny(req, kind, carrier == Carrier::Cookie));
         }
-        let state = self.inner.cache.session(&entry.sid)?;
+        let Some(state) = self.inner.cache.session(&entry.sid) else { return Cached::CallGuard };
         if !self.inner.cache.fresh(&state) {
-            return None;
+            return Cached::CallGuard;
         }
-        Some(self.decide(req, kind, carrier, &entry, &state, now))
+        Cached::Decided(self.decide(req, kind, carrier, &entry, &state, now))
     }
 
     /// The guard: verifies the session (cookie or bearer), re-validating it against the store
     /// when `revalidateAfter` has passed. Fails closed (503) when the store is unreachable.
     pub async fn guard(&self, req: &RequestView<'_>, kind: RouteKind) -> GuardOutcome {
+        self.note_peer(req);
         let (token, carrier) = self.presented(req);
         let Some(token) = token else {
             return self.deny(req, kind, false);
@@ -330,6 +327,18 @@ impl AuthService {
         GuardOutcome::Allow { user: Some(user.clone()), set_cookie }
     }
 
+    /// Logs once when requests arrive without the client address: per-client throttling is then
+    /// off (axum served without `into_make_service_with_connect_info`).
+    pub(crate) fn note_peer(&self, req: &RequestView<'_>) {
+        use std::sync::atomic::Ordering;
+        if req.peer.is_none() && !self.inner.peer_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "requests arrive without the client address: per-client login throttling is off. \
+                 With axum, serve the app with into_make_service_with_connect_info::<SocketAddr>()"
+            );
+        }
+    }
+
     /// No valid session: public paths pass, navigations go to the login page, the rest get 401.
     fn deny(&self, req: &RequestView<'_>, kind: RouteKind, clear_cookie: bool) -> GuardOutcome {
         if kind == RouteKind::Public {
@@ -375,243 +384,6 @@ impl AuthService {
         }
         Some(last)
     }
-
-    // --- account operations -------------------------------------------------------------------
-
-    pub(crate) fn check_domain(&self, email: &Email) -> Result<(), AuthError> {
-        match &self.inner.config.basic_auth.valid_email_domain {
-            Some(d) if !email.is_in_domain(d) => Err(AuthError::EmailDomainNotAllowed),
-            _ => Ok(()),
-        }
-    }
-
-    /// `POST /signup`: the first admin (exactly once), later only with open signup.
-    pub(crate) async fn signup(
-        &self,
-        email: &str,
-        password: &str,
-        name: Option<&str>,
-        organization: Option<&str>,
-    ) -> Result<(IssuedSession, Vec<Organization>), AuthError> {
-        if !self.inner.config.basic_auth.enabled {
-            return Err(AuthError::NotFound("password accounts are disabled".into()));
-        }
-        let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
-        self.check_domain(&email)?;
-        let name = clean_name("name", name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("")))?;
-        let org_name = match organization {
-            Some(o) => clean_name("organization", o)?,
-            None => format!("{name}'s organization"),
-        };
-        self.inner.passwords.check_policy("password", password, Some(email.as_str()))?;
-        let setup = self.inner.store.needs_setup().await?;
-        if !setup && self.inner.config.basic_auth.signup != SignupMode::Open {
-            return Err(AuthError::SignupClosed);
-        }
-        let hash = self.inner.passwords.hash(password).await?;
-        let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            email: email.as_str().to_string(),
-            name,
-            password_hash: Some(hash),
-        };
-        let created = if setup {
-            match self.inner.store.create_first_admin(&new, &org_name).await {
-                Err(StoreError::Conflict(_)) if self.inner.config.basic_auth.signup == SignupMode::Open => {
-                    self.inner.store.create_user_with_org(&new, &org_name).await
-                }
-                Err(StoreError::Conflict(_)) => return Err(AuthError::SignupClosed),
-                other => other,
-            }
-        } else {
-            self.inner.store.create_user_with_org(&new, &org_name).await
-        };
-        let (user, org) = created.map_err(|e| match e {
-            StoreError::Conflict(_) => AuthError::Conflict("an account with this email already exists".into()),
-            other => other.into(),
-        })?;
-        tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, org_id = %org.id, first_admin = setup);
-        let session = self.start_session(&user, AuthMethod::Password).await?;
-        Ok((session, vec![org]))
-    }
-
-    /// `POST /login`: constant-shape answer for unknown email and wrong password.
-    pub(crate) async fn login(
-        &self,
-        req: &RequestView<'_>,
-        email: &str,
-        password: &str,
-    ) -> Result<IssuedSession, AuthError> {
-        if !self.inner.config.basic_auth.enabled {
-            return Err(AuthError::NotFound("password sign-in is disabled".into()));
-        }
-        let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
-        self.check_domain(&email)?;
-        let client = self.client_ip(req);
-        self.inner
-            .throttle
-            .check(email.as_str(), client)
-            .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
-        let user = self.inner.store.find_user_by_email(email.as_str()).await?;
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let verdict = self.inner.passwords.verify(password, stored).await?;
-        let Some(user) = user.filter(|_| verdict.valid) else {
-            if let Some(lock) = self.inner.throttle.record_failure(email.as_str(), client) {
-                tracing::warn!(target: "auth::audit", event = "login_locked", lock_secs = lock.as_secs());
-            }
-            return Err(AuthError::InvalidCredentials);
-        };
-        self.inner.throttle.record_success(email.as_str());
-        if verdict.needs_rehash {
-            match self.inner.passwords.hash(password).await {
-                Ok(h) => {
-                    if let Err(e) = self.inner.store.set_password_hash(&user.id, &h).await {
-                        tracing::warn!(error = %e, "could not store a rehashed password");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
-            }
-        }
-        tracing::info!(target: "auth::audit", event = "login", user_id = %user.id, method = "password");
-        self.start_session(&user, AuthMethod::Password).await
-    }
-
-    /// Records a new session and mints its token and cookie. A new token at every login.
-    pub(crate) async fn start_session(
-        &self,
-        user: &UserRecord,
-        method: AuthMethod,
-    ) -> Result<IssuedSession, AuthError> {
-        let cfg = &self.inner.config.session;
-        let now = now();
-        let absolute = i64::try_from(cfg.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
-        let idle = i64::try_from(cfg.idle_timeout.as_secs()).unwrap_or(i64::MAX);
-        let record = SessionRecord {
-            id: random_id(16),
-            user_id: user.id.clone(),
-            auth_method: method,
-            created_at: now,
-            expires_at: now.saturating_add(absolute),
-            revoked: false,
-        };
-        self.inner.store.create_session(&record).await?;
-        let memberships = self.inner.store.user_memberships(&user.id).await?;
-        let exp = now.saturating_add(idle).min(record.expires_at);
-        let token = self.inner.tokens.issue(&user.id, &record.id, now, exp);
-        let view = crate::store::SessionView { session: record, user: user.clone(), memberships };
-        let current = CurrentUser::from_view(&view);
-        let entry = self
-            .inner
-            .cache
-            .insert_token(&token, &self.inner.tokens.verify(&token, now).map_err(|_| AuthError::Unavailable)?);
-        self.inner.cache.set_session(
-            Arc::clone(&entry.sid),
-            SessionState::Active {
-                user: current.clone(),
-                checked_at: Instant::now(),
-                expires_at: view.session.expires_at,
-            },
-        );
-        let cookie = self.inner.cookie.set(&token, exp - now);
-        Ok(IssuedSession { cookie, user: current })
-    }
-
-    /// Ends a session everywhere: revoked in the store, refused at once on this instance.
-    pub(crate) async fn logout(&self, user: &CurrentUser) -> Result<(), AuthError> {
-        self.inner.store.revoke_session(&user.session_id).await?;
-        self.inner.cache.revoke(&user.session_id);
-        tracing::info!(target: "auth::audit", event = "logout", user_id = %user.id);
-        Ok(())
-    }
-
-    /// Renames the signed-in user.
-    pub(crate) async fn rename(&self, user: &CurrentUser, name: &str) -> Result<CurrentUser, AuthError> {
-        let name = clean_name("name", name)?;
-        self.inner.store.update_user_name(&user.id, &name).await?;
-        tracing::info!(target: "auth::audit", event = "rename", user_id = %user.id);
-        self.reload(user).await
-    }
-
-    /// Changes the password: needs the current one (a wrong one counts as a failed attempt),
-    /// ends every other session of the user and returns a fresh session for the caller.
-    pub(crate) async fn change_password(
-        &self,
-        req: &RequestView<'_>,
-        user: &CurrentUser,
-        current: &str,
-        new: &str,
-    ) -> Result<IssuedSession, AuthError> {
-        let record = self.inner.store.get_user(&user.id).await?.ok_or(AuthError::Unauthenticated)?;
-        let Some(stored) = record.password_hash.as_deref() else {
-            return Err(AuthError::invalid(
-                "current_password",
-                "this account signs in through SSO and has no password",
-            ));
-        };
-        let client = self.client_ip(req);
-        self.inner
-            .throttle
-            .check(&record.email, client)
-            .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
-        if !self.inner.passwords.verify(current, Some(stored)).await?.valid {
-            self.inner.throttle.record_failure(&record.email, client);
-            return Err(AuthError::invalid("current_password", "is not correct"));
-        }
-        self.inner.passwords.check_policy("new_password", new, Some(&record.email))?;
-        let hash = self.inner.passwords.hash(new).await?;
-        self.inner.store.set_password_hash(&record.id, &hash).await?;
-        // Every session ends, the caller's included; the caller gets a fresh one.
-        let revoked = self.inner.store.revoke_user_sessions(&record.id, None).await?;
-        for sid in &revoked {
-            self.inner.cache.revoke(sid);
-        }
-        tracing::info!(target: "auth::audit", event = "password_change", user_id = %record.id, sessions_ended = revoked.len());
-        self.start_session(&record, user.auth_method).await
-    }
-
-    async fn reload(&self, user: &CurrentUser) -> Result<CurrentUser, AuthError> {
-        self.inner.cache.forget(&user.session_id);
-        match self.inner.store.load_session(&user.session_id).await? {
-            Some(v) if !v.session.revoked => {
-                let current = CurrentUser::from_view(&v);
-                self.inner.cache.set_session(
-                    Arc::from(user.session_id.as_str()),
-                    SessionState::Active {
-                        user: current.clone(),
-                        checked_at: Instant::now(),
-                        expires_at: v.session.expires_at,
-                    },
-                );
-                Ok(current)
-            }
-            _ => Err(AuthError::Unauthenticated),
-        }
-    }
-
-    /// Whether first-admin setup is pending.
-    pub(crate) async fn needs_setup(&self) -> Result<bool, AuthError> {
-        Ok(self.inner.store.needs_setup().await?)
-    }
-
-    /// The cookie that deletes the session cookie.
-    pub(crate) fn clear_cookie(&self) -> String {
-        self.inner.cookie.clear()
-    }
-}
-
-/// Trims and checks a display name: 1 to 100 characters, no control characters.
-pub(crate) fn clean_name(field: &'static str, raw: &str) -> Result<String, AuthError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AuthError::invalid(field, "must not be empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(AuthError::invalid(field, "must be at most 100 characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AuthError::invalid(field, "must not contain control characters"));
-    }
-    Ok(name.to_string())
 }
 
 async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use auth_core::{AuthResponse, HeaderSource, RequestView};
+use auth_core::adapter::{AuthResponse, HeaderSource, RequestView};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;

@@ -1,13 +1,39 @@
-//! The signed-in user, for handlers.
+//! The signed-in user, for handlers. Every check is the core's ([`auth_core::authz`]); this
+//! file only moves values in and out of axum's request parts.
 
 use std::ops::Deref;
+
+pub use auth_core::authz::{Admin, Member, RequiredRole};
 
 /// The signed-in user, put in the request extensions by [`AuthLayer`](crate::AuthLayer).
 ///
 /// With the `axum` feature it is an extractor: `CurrentUser` refuses with 401 when nobody is
-/// signed in (only possible on `publicPaths`), `Option<CurrentUser>` never refuses.
+/// signed in (only possible on `publicPaths`), `Option<CurrentUser>` never refuses. Without the
+/// layer in front, it answers 500 `misconfigured` saying so.
+///
+/// ```
+/// use auth_tower::CurrentUser;
+/// use axum::{Router, routing::get};
+///
+/// async fn hello(user: CurrentUser) -> String {
+///     format!("Hello, {} <{}>", user.name, user.email)
+/// }
+///
+/// async fn maybe(user: Option<CurrentUser>) -> String {
+///     user.map_or("Hello, stranger".into(), |u| format!("Hello, {}", u.name))
+/// }
+///
+/// let app: Router = Router::new().route("/", get(hello)).route("/public", get(maybe));
+/// ```
 #[derive(Debug, Clone)]
-pub struct CurrentUser(pub auth_core::CurrentUser);
+pub struct CurrentUser(auth_core::CurrentUser);
+
+impl CurrentUser {
+    /// The core's user (id, email, name, organizations, session id).
+    pub fn into_inner(self) -> auth_core::CurrentUser {
+        self.0
+    }
+}
 
 impl Deref for CurrentUser {
     type Target = auth_core::CurrentUser;
@@ -20,70 +46,34 @@ impl Deref for CurrentUser {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Installed;
 
-#[cfg(feature = "axum")]
-mod axum_impl {
-    use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-    use axum_core::response::{IntoResponse, Response};
-    use http::StatusCode;
-    use http::request::Parts;
-
-    use super::{CurrentUser, Installed};
-
-    /// Why [`CurrentUser`] could not be extracted.
-    #[derive(Debug)]
-    #[non_exhaustive]
-    pub enum CurrentUserRejection {
-        /// Nobody is signed in (a `publicPaths` route): 401 `unauthenticated`.
-        Unauthenticated,
-        /// The request did not pass through `AuthLayer`: a wiring bug, 500.
-        LayerMissing,
-    }
-
-    impl IntoResponse for CurrentUserRejection {
-        fn into_response(self) -> Response {
-            let (status, code, message) = match self {
-                Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "sign-in required"),
-                Self::LayerMissing => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "CurrentUser needs auth_tower::AuthLayer: is it installed with Router::layer?",
-                ),
-            };
-            let body = format!(r#"{{"error":"{code}","message":"{message}"}}"#);
-            (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
-    }
-
-    impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
-        type Rejection = CurrentUserRejection;
-
-        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-            if let Some(user) = parts.extensions.get::<CurrentUser>() {
-                return Ok(user.clone());
-            }
-            if parts.extensions.get::<Installed>().is_none() {
-                return Err(CurrentUserRejection::LayerMissing);
-            }
-            Err(CurrentUserRejection::Unauthenticated)
-        }
-    }
-
-    impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
-        type Rejection = std::convert::Infallible;
-
-        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-            Ok(parts.extensions.get::<CurrentUser>().cloned())
-        }
+/// Puts what the guard decided into the request's extensions.
+pub(crate) fn attach(ext: &mut http::Extensions, user: Option<auth_core::CurrentUser>) {
+    ext.insert(Installed);
+    if let Some(user) = user {
+        ext.insert(CurrentUser(user));
     }
 }
 
-#[cfg(feature = "axum")]
-pub use axum_impl::CurrentUserRejection;
-
-pub use auth_core::authz::{Admin, Member, RequiredRole};
-
 /// The signed-in user, checked to hold role `R` in the organization named by the route's
-/// `{org}` path parameter (axum extractor). Non-members get 404, members without the role 403.
+/// `{org}` path parameter (axum extractor). Non-members get 404, members without the role 403,
+/// both as the JSON error body.
+///
+/// ```
+/// use auth_tower::{OrgAdmin, OrgMember};
+/// use axum::{Router, routing::{delete, get}};
+///
+/// async fn report(m: OrgMember) -> String {
+///     format!("{} is {:?} of {}", m.user.email, m.role, m.org_id)
+/// }
+///
+/// async fn purge(a: OrgAdmin) -> String {
+///     format!("{} may purge {}", a.user.email, a.org_id)
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/orgs/{org}/report", get(report))
+///     .route("/orgs/{org}/data", delete(purge));
+/// ```
 #[derive(Debug, Clone)]
 pub struct OrgRole<R> {
     /// The signed-in user.
@@ -100,22 +90,45 @@ pub type OrgAdmin = OrgRole<Admin>;
 /// [`OrgRole`] requiring membership.
 pub type OrgMember = OrgRole<Member>;
 
+/// Why an extractor refused: the core's error, answered with its status and JSON body.
+#[derive(Debug)]
+pub struct AuthRejection(pub auth_core::AuthError);
+
 #[cfg(feature = "axum")]
-mod axum_roles {
+mod axum_impl {
+    use auth_core::adapter::AuthResponse;
     use axum::extract::RawPathParams;
-    use axum_core::extract::FromRequestParts;
+    use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
     use axum_core::response::{IntoResponse, Response};
     use http::request::Parts;
 
-    use super::{CurrentUser, OrgRole, RequiredRole};
+    use super::{AuthRejection, CurrentUser, Installed, OrgRole, RequiredRole};
 
-    /// Why an [`OrgRole`] extractor refused: the core's error, as its JSON body.
-    #[derive(Debug)]
-    pub struct RoleRejection(pub auth_core::AuthError);
-
-    impl IntoResponse for RoleRejection {
+    impl IntoResponse for AuthRejection {
         fn into_response(self) -> Response {
-            crate::convert::response(auth_core::AuthResponse::error(&self.0)).into_response()
+            crate::convert::response(AuthResponse::error(&self.0)).into_response()
+        }
+    }
+
+    fn current(parts: &Parts) -> Result<CurrentUser, AuthRejection> {
+        let installed = parts.extensions.get::<Installed>().is_some();
+        let user = parts.extensions.get::<CurrentUser>().map(|u| &u.0);
+        auth_core::authz::current_user(installed, user).map(CurrentUser).map_err(AuthRejection)
+    }
+
+    impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+        type Rejection = AuthRejection;
+
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+            current(parts)
+        }
+    }
+
+    impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+        type Rejection = std::convert::Infallible;
+
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+            Ok(parts.extensions.get::<CurrentUser>().cloned())
         }
     }
 
@@ -123,19 +136,12 @@ mod axum_roles {
         type Rejection = Response;
 
         async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-            let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state)
-                .await
-                .map_err(IntoResponse::into_response)?;
+            let user = current(parts).map_err(IntoResponse::into_response)?;
             let params = RawPathParams::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-            let org_id = params.iter().find(|(k, _)| *k == "org").map(|(_, v)| v.to_string()).ok_or_else(|| {
-                RoleRejection(auth_core::AuthError::invalid("org", "the route has no {org} path parameter"))
-                    .into_response()
-            })?;
-            let role = user.require(&org_id, R::ROLE).map_err(|e| RoleRejection(e).into_response())?;
+            let org = params.iter().find(|(k, _)| *k == "org").map(|(_, v)| v);
+            let (org_id, role) =
+                auth_core::authz::org_role::<R>(&user, org).map_err(|e| AuthRejection(e).into_response())?;
             Ok(Self { user, org_id, role, _required: std::marker::PhantomData })
         }
     }
 }
-
-#[cfg(feature = "axum")]
-pub use axum_roles::RoleRejection;

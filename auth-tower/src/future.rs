@@ -13,7 +13,7 @@ pub type AuthBody<B> = Either<B, Full<Bytes>>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pin_project! {
-    /// Response future of [`AuthMiddleware`](crate::AuthMiddleware). The hot path (a cached
+    /// Response future of [`Auth`](crate::Auth). The hot path (a cached
     /// session) is the `Inner` variant: no allocation beyond the application's own future.
     #[project = Proj]
     pub struct ResponseFuture<F, B, E> {

@@ -2,11 +2,12 @@
 //! (default) `CurrentUser` is an axum extractor.
 //!
 //! ```no_run
+//! use auth_tower::auth_core::{AuthConfig, AuthService};
 //! use auth_tower::{AuthLayer, CurrentUser};
 //! use axum::{Router, routing::get};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = auth_core::AuthService::new(auth_core::AuthConfig::load()?).await?;
+//! let auth = AuthService::new(AuthConfig::load()?).await?;
 //! let app = Router::new()
 //!     .route("/", get(|user: CurrentUser| async move { format!("Hello, {}", user.email) }))
 //!     .layer(AuthLayer::new(auth));
@@ -21,9 +22,8 @@ mod future;
 mod layer;
 mod service;
 
-pub use extract::{Admin, CurrentUser, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
-#[cfg(feature = "axum")]
-pub use extract::{CurrentUserRejection, RoleRejection};
+pub use auth_core;
+pub use extract::{Admin, AuthRejection, CurrentUser, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
 pub use future::{AuthBody, ResponseFuture};
 pub use layer::AuthLayer;
-pub use service::AuthMiddleware;
+pub use service::Auth;

@@ -1,38 +1,36 @@
 use std::task::{Context, Poll};
 
-use auth_core::{AuthService, CurrentUser as CoreUser, GuardOutcome, RouteKind};
-use bytes::Bytes;
+use auth_core::AuthService;
+use auth_core::CurrentUser as CoreUser;
+use auth_core::adapter::{Cached, GuardOutcome, RouteKind};
+use bytes::Buf;
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Either, Limited};
+use http_body_util::{BodyExt, Either};
 use tower_service::Service;
 
 use crate::convert::{self, Headers};
-use crate::extract::{CurrentUser, Installed};
 use crate::future::{AuthBody, ResponseFuture};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The service [`AuthLayer`](crate::AuthLayer) wraps around the application.
+/// The service [`AuthLayer`](crate::AuthLayer) wraps around the application (as
+/// `tower_http::cors::Cors<S>` is to `CorsLayer`).
 #[derive(Debug, Clone)]
-pub struct AuthMiddleware<S> {
+pub struct Auth<S> {
     pub(crate) inner: S,
     pub(crate) auth: AuthService,
 }
 
 fn attach<B>(req: &mut Request<B>, user: Option<CoreUser>) {
-    let ext = req.extensions_mut();
-    ext.insert(Installed);
-    if let Some(user) = user {
-        ext.insert(CurrentUser(user));
-    }
+    crate::extract::attach(req.extensions_mut(), user);
 }
 
 fn cookie_header(value: Option<String>) -> Option<HeaderValue> {
     value.and_then(|v| HeaderValue::try_from(v).ok())
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthMiddleware<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Auth<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -64,12 +62,12 @@ where
             self.auth.guard_cached(&convert::view(&req, &headers), kind)
         };
         match cached {
-            Some(GuardOutcome::Respond(r)) => ResponseFuture::ready(convert::response(r)),
-            Some(GuardOutcome::Allow { user, set_cookie }) => {
+            Cached::Decided(GuardOutcome::Respond(r)) => ResponseFuture::ready(convert::response(r)),
+            Cached::Decided(GuardOutcome::Allow { user, set_cookie }) => {
                 attach(&mut req, user);
                 ResponseFuture::inner(self.inner.call(req), cookie_header(set_cookie))
             }
-            None => {
+            Cached::CallGuard => {
                 // The ready inner service goes into the future; a clone takes its place.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -96,27 +94,34 @@ where
     }
 }
 
-/// Reads the body (capped at `maxBodyBytes`) and lets the core answer an auth route or page.
-async fn answer<B>(auth: &AuthService, req: Request<B>) -> auth_core::AuthResponse
+/// Reads the body under the core's policy and lets the core answer an auth route or page.
+async fn answer<B>(auth: &AuthService, req: Request<B>) -> auth_core::adapter::AuthResponse
 where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let max = auth.config().max_body_bytes;
-    let declared = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return auth.payload_too_large();
-    }
-    let (parts, body) = req.into_parts();
-    let bytes: Bytes = match Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return auth.payload_too_large();
-        }
-        Err(_) => Bytes::new(),
+    let length = req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let mut reader = match auth.body_reader(length) {
+        Ok(r) => r,
+        Err(response) => return response,
     };
+    let (parts, body) = req.into_parts();
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return reader.broken() };
+        if let Ok(mut data) = frame.into_data() {
+            while data.has_remaining() {
+                let chunk = data.chunk();
+                let n = chunk.len();
+                if let Err(response) = reader.push(chunk) {
+                    return response;
+                }
+                data.advance(n);
+            }
+        }
+    }
     let req = Request::from_parts(parts, ());
     let headers = Headers(req.headers());
-    auth.handle(&convert::view(&req, &headers), &bytes).await
+    auth.handle(&convert::view(&req, &headers), &reader.finish()).await
 }

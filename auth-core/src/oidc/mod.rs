@@ -3,6 +3,7 @@
 //! back-channel logout. The openidconnect crate's types stay inside this module.
 
 mod http;
+mod sso;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -541,7 +542,7 @@ impl Provider {
 }
 
 fn chrono_now() -> i64 {
-    crate::store::now()
+    crate::time::now()
 }
 
 /// The header of a JWT as JSON (not verified).

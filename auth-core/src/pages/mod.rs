@@ -9,12 +9,11 @@ use serde_json::Value;
 
 use crate::config::SignupMode;
 use crate::error::AuthError;
+use crate::http::safe_return_to;
 use crate::http::{AuthResponse, RequestView};
-use crate::routes::safe_return_to;
 use crate::service::AuthService;
 use crate::session::CurrentUser;
 
-pub(crate) mod assets;
 mod orgs;
 mod view;
 
@@ -92,7 +91,7 @@ impl AuthService {
             .enumerate()
             .map(|(i, p)| SsoButton {
                 name: p.display_name.clone(),
-                href: with_query(&crate::routes::oidc_login_url(i, &p.id), extra),
+                href: with_query(&crate::http::oidc_login_path(i, &p.id), extra),
             })
             .collect()
     }

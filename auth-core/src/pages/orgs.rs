@@ -19,7 +19,7 @@ fn human_time(ts: i64) -> String {
             let month = &format!("{:?}", t.month())[..3];
             format!("{} {month} {}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute())
         }
-        Err(_) => crate::orgs::rfc3339(ts),
+        Err(_) => crate::time::rfc3339(ts),
     }
 }
 
@@ -212,7 +212,7 @@ pub(crate) async fn organization_page(
         invite_admin: field(typed, "role") == "admin",
         invite_link,
         pending,
-        copy_script: super::assets::COPY_SCRIPT,
+        copy_script: crate::assets::COPY_SCRIPT,
     };
     Ok(service.page(error.map_or(200, AuthError::status), &page))
 }

@@ -10,8 +10,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use super::{
     Acceptor, AuthMethod, InvitationRecord, Member, Membership, NewInvitation, NewUser, OidcSession, Organization,
-    Role, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord, now,
+    Role, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
 };
+use crate::time::now;
 
 /// A [`Store`] on a SQLite file, safe to share between processes on one machine.
 #[derive(Debug, Clone)]

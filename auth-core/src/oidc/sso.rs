@@ -2,14 +2,16 @@
 
 use subtle::ConstantTimeEq;
 
+use crate::accounts::clean_name;
 use crate::email::Email;
 use crate::error::AuthError;
+use crate::http::safe_return_to;
 use crate::http::{AuthResponse, RequestView};
 use crate::oidc::{FLOW_TTL_SECS, Identity, state_hash};
-use crate::routes::safe_return_to;
-use crate::service::{AuthService, IssuedSession, clean_name};
+use crate::service::{AuthService, IssuedSession};
 use crate::session::CurrentUser;
-use crate::store::{AuthMethod, NewUser, OidcSession, StoreError, UserRecord, now};
+use crate::store::{AuthMethod, NewUser, OidcSession, StoreError, UserRecord};
+use crate::time::now;
 
 fn oidc_off() -> AuthError {
     AuthError::NotFound("no OpenID Connect provider is configured".into())

@@ -11,9 +11,9 @@ use crate::config::{OidcProviderConfig, UiConfig};
 pub(crate) const CSS_PATH: &str = "/api/v1/auth/assets/auth.css";
 
 /// The copy-to-clipboard script, inlined in the organization page and allowed by its hash.
-pub(crate) const COPY_SCRIPT: &str = include_str!("../../assets/copy.js");
+pub(crate) const COPY_SCRIPT: &str = include_str!("../assets/copy.js");
 
-const BASE_CSS: &str = include_str!("../../assets/auth.css");
+const BASE_CSS: &str = include_str!("../assets/auth.css");
 
 /// Built once at startup from the config.
 #[derive(Debug)]
