@@ -24,7 +24,15 @@ pub mod config;
 pub mod email;
 mod error;
 mod http;
+#[cfg(feature = "smtp")]
 mod mail;
+#[cfg(not(feature = "smtp"))]
+#[path = "mail_disabled.rs"]
+mod mail;
+#[cfg(feature = "oidc")]
+mod oidc;
+#[cfg(not(feature = "oidc"))]
+#[path = "oidc/disabled.rs"]
 mod oidc;
 mod orgs;
 mod pages;

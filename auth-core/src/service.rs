@@ -387,11 +387,12 @@ impl AuthService {
 }
 
 async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
+    crate::store::supported_url(url).map_err(|why| StartupError::Config(format!("database.url: {why}")))?;
     #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(crate::store::SqliteStore::connect(url).await?));
     }
-    Err(StartupError::Config(format!("database.url: {url:?} is not supported by this build")))
+    Err(StartupError::Config(format!("database.url: {url:?} has no backend in this build")))
 }
 
 /// The CSRF rule for every unsafe request the layer judges (SPEC §5).

@@ -21,6 +21,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("session", 3),
     ("throttle", 3),
     ("mail", 3),
+    // `mail` in a build without the `smtp` feature.
+    ("mail_disabled", 3),
     ("authz", 3),
     ("oidc", 3),
     ("oidc::http", 3),
@@ -29,6 +31,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("accounts", 5),
     ("orgs", 5),
     ("oidc::sso", 5),
+    // `oidc` (the relying party and its sign-in operations) without the `oidc` feature.
+    ("oidc::disabled", 5),
     // The adapters' protocol.
     ("adapter", 6),
     // Front ends.

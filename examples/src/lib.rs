@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use askama::Template;
+use auth_core::config::LoadOptions;
 use auth_core::{AuthConfig, AuthService};
 
 /// Command-line flags shared by both binaries.
@@ -71,16 +72,10 @@ impl Args {
 /// Loads the config for an example server: `/health` is public, and without a configured
 /// `publicUrl` the listen address is used.
 pub fn load_config(config: Option<&std::path::Path>, listen: SocketAddr) -> Result<AuthConfig, String> {
-    let mut cfg = AuthConfig::load_file(config, |k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
-    if !cfg.public_url_configured {
-        let host =
-            if listen.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], listen.port())) } else { listen };
-        cfg.public_url = url::Url::parse(&format!("http://{host}")).map_err(|e| e.to_string())?;
-    }
-    if !cfg.public_paths.iter().any(|p| p == "/health") {
-        cfg.public_paths.push("/health".into());
-    }
-    Ok(cfg)
+    let host = if listen.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], listen.port())) } else { listen };
+    let listen_url = url::Url::parse(&format!("http://{host}")).map_err(|e| e.to_string())?;
+    let options = LoadOptions::default().with_default_public_url(listen_url).with_extra_public_path("/health");
+    AuthConfig::load_with(config, |k| std::env::var(k).ok(), &options).map_err(|e| e.to_string())
 }
 
 /// Starts the service from flags, exiting with a clear message on bad config.

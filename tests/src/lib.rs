@@ -6,6 +6,7 @@ pub mod hostile;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use auth_core::config::LoadOptions;
 use auth_core::{AuthConfig, AuthService};
 pub use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
@@ -100,11 +101,12 @@ impl TestServer {
         } else {
             format!("{yaml}\nbasicAuth:\n  jwtSecret: \"{SECRET}\"\n")
         };
-        let mut config = AuthConfig::from_yaml(&yaml, |_| None).unwrap_or_else(|e| panic!("test config: {e}"));
-        config.public_url = public_url.unwrap_or(&base).parse().expect("url");
-        config.public_url_configured = true;
-        config.database_url = db_url.to_string();
-        config.public_paths.push("/health".into());
+        let options = LoadOptions::default()
+            .with_public_url(public_url.unwrap_or(&base).parse().expect("url"))
+            .with_database_url(db_url)
+            .with_extra_public_path("/health");
+        let config =
+            AuthConfig::from_yaml_with(&yaml, |_| None, &options).unwrap_or_else(|e| panic!("test config: {e}"));
         let stop = match adapter {
             Adapter::Axum => {
                 let auth = service(config, fault).await;

@@ -68,3 +68,50 @@ async fn body_policy_is_the_core_s(a: Adapter) {
     .expect("join");
     assert_eq!(status, "HTTP/1.1 400 Bad Request", "a truncated body is refused, not handled");
 }
+
+/// `CurrentUser` in an app that forgot the layer: 500 `misconfigured`, saying what to install.
+async fn assert_misconfigured(base: &str) {
+    let r = reqwest::get(format!("{base}/")).await.expect("req");
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let v = json(r).await;
+    assert_eq!(v["error"], "misconfigured");
+    assert!(v["message"].as_str().is_some_and(|m| m.contains("AuthLayer") && m.contains("AuthMiddleware")), "{v}");
+}
+
+#[tokio::test]
+async fn axum_without_the_layer_says_so() {
+    use axum::routing::get;
+    let app = axum::Router::new().route("/", get(|u: auth_tower::CurrentUser| async move { u.email.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    assert_misconfigured(&base).await;
+    server.abort();
+}
+
+#[tokio::test]
+async fn actix_without_the_middleware_says_so() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(|| {
+                actix_web::App::new().route(
+                    "/",
+                    actix_web::web::get().to(|u: auth_actix::CurrentUser| async move { u.email.clone() }),
+                )
+            })
+            .workers(1)
+            .listen(listener)
+            .expect("listen")
+            .run();
+            let _ = tx.send(server.handle());
+            let _ = server.await;
+        });
+    });
+    let handle = rx.await.expect("started");
+    assert_misconfigured(&base).await;
+    drop(handle.stop(false));
+}

@@ -321,3 +321,22 @@ pub trait Store: Send + Sync + 'static {
     /// Returns the persisted session secret, storing `candidate` first if there is none.
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }
+
+/// Whether this build can open `url`: the one place that decides which database URLs are
+/// supported (the config validator and [`AuthService::new`](crate::AuthService::new) ask it).
+pub(crate) fn supported_url(url: &str) -> Result<(), String> {
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    let offered: &[&str] = &[
+        #[cfg(feature = "sqlite")]
+        "sqlite://path/to/file.db",
+    ];
+    Err(match offered {
+        [] => {
+            format!("{url:?} is not supported by this build: it has no database backend (enable the `sqlite` feature)")
+        }
+        _ => format!("{url:?} is not supported by this build: use {}", offered.join(" or ")),
+    })
+}
