@@ -98,10 +98,8 @@ async fn actix_without_the_middleware_says_so() {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let server = actix_web::HttpServer::new(|| {
-                actix_web::App::new().route(
-                    "/",
-                    actix_web::web::get().to(|u: auth_actix::CurrentUser| async move { u.email.clone() }),
-                )
+                actix_web::App::new()
+                    .route("/", actix_web::web::get().to(|u: auth_actix::CurrentUser| async move { u.email.clone() }))
             })
             .workers(1)
             .listen(listener)
