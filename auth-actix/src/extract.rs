@@ -2,7 +2,6 @@
 //! file only moves values in and out of actix-web's request.
 
 use std::future::{Ready, ready};
-use std::ops::Deref;
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, dev::Payload};
@@ -10,46 +9,50 @@ use auth_core::adapter::AuthResponse;
 
 pub use auth_core::authz::{Admin, Member, RequiredRole};
 
-/// The signed-in user, put in the request extensions by [`AuthMiddleware`](crate::AuthMiddleware).
-///
-/// As an extractor it refuses with 401 when nobody is signed in (only possible on
-/// `publicPaths`); `Option<CurrentUser>` never refuses. Without the middleware in front, it
-/// answers 500 `misconfigured` saying so.
-///
-/// ```
-/// use actix_web::{App, web};
-/// use auth_actix::CurrentUser;
-///
-/// async fn hello(user: CurrentUser) -> String {
-///     format!("Hello, {} <{}>", user.name, user.email)
-/// }
-///
-/// async fn maybe(user: Option<CurrentUser>) -> String {
-///     user.map_or("Hello, stranger".into(), |u| format!("Hello, {}", u.name))
-/// }
-///
-/// let app = App::new().route("/", web::get().to(hello)).route("/public", web::get().to(maybe));
-/// ```
-#[derive(Debug, Clone)]
-pub struct CurrentUser(auth_core::CurrentUser);
-
-impl CurrentUser {
-    /// The core's user (id, email, name, organizations, session id).
-    pub fn into_inner(self) -> auth_core::CurrentUser {
-        self.0
-    }
+auth_core::extractor_types! {
+    /// The signed-in user, put in the request extensions by [`AuthMiddleware`](crate::AuthMiddleware).
+    ///
+    /// As an extractor it refuses with 401 when nobody is signed in (only possible on
+    /// `publicPaths`); `Option<CurrentUser>` never refuses. Without the middleware in front, it
+    /// answers 500 `misconfigured` saying so.
+    ///
+    /// ```
+    /// use actix_web::{App, web};
+    /// use auth_actix::CurrentUser;
+    ///
+    /// async fn hello(user: CurrentUser) -> String {
+    ///     format!("Hello, {} <{}>", user.name, user.email)
+    /// }
+    ///
+    /// async fn maybe(user: Option<CurrentUser>) -> String {
+    ///     user.map_or("Hello, stranger".into(), |u| format!("Hello, {}", u.name))
+    /// }
+    ///
+    /// let app = App::new().route("/", web::get().to(hello)).route("/public", web::get().to(maybe));
+    /// ```
+    CurrentUser;
+    /// The signed-in user, checked to hold role `R` in the organization named by the route's
+    /// `{org}` path parameter. Non-members get 404, members without the role 403, both as the JSON
+    /// error body.
+    ///
+    /// ```
+    /// use actix_web::{App, web};
+    /// use auth_actix::{OrgAdmin, OrgMember};
+    ///
+    /// async fn report(m: OrgMember) -> String {
+    ///     format!("{} is {:?} of {}", m.user.email, m.role, m.org_id)
+    /// }
+    ///
+    /// async fn purge(a: OrgAdmin) -> String {
+    ///     format!("{} may purge {}", a.user.email, a.org_id)
+    /// }
+    ///
+    /// let app = App::new()
+    ///     .route("/orgs/{org}/report", web::get().to(report))
+    ///     .route("/orgs/{org}/data", web::delete().to(purge));
+    /// ```
+    OrgRole;
 }
-
-impl Deref for CurrentUser {
-    type Target = auth_core::CurrentUser;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-/// Marks a request that went through the middleware.
-#[derive(Debug, Clone, Copy)]
-struct Installed;
 
 /// Puts what the guard decided into the request's extensions.
 pub(crate) fn attach(req: &impl HttpMessage, user: Option<auth_core::CurrentUser>) {
@@ -77,8 +80,7 @@ impl ResponseError for AuthRejection {
 
 fn current(req: &HttpRequest) -> Result<CurrentUser, AuthRejection> {
     let ext = req.extensions();
-    let user = ext.get::<CurrentUser>().map(|u| &u.0);
-    auth_core::authz::current_user(ext.get::<Installed>().is_some(), user).map(CurrentUser).map_err(AuthRejection)
+    CurrentUser::found(ext.get::<Installed>().is_some(), ext.get::<CurrentUser>()).map_err(AuthRejection)
 }
 
 impl FromRequest for CurrentUser {
@@ -90,51 +92,11 @@ impl FromRequest for CurrentUser {
     }
 }
 
-/// The signed-in user, checked to hold role `R` in the organization named by the route's
-/// `{org}` path parameter. Non-members get 404, members without the role 403, both as the JSON
-/// error body.
-///
-/// ```
-/// use actix_web::{App, web};
-/// use auth_actix::{OrgAdmin, OrgMember};
-///
-/// async fn report(m: OrgMember) -> String {
-///     format!("{} is {:?} of {}", m.user.email, m.role, m.org_id)
-/// }
-///
-/// async fn purge(a: OrgAdmin) -> String {
-///     format!("{} may purge {}", a.user.email, a.org_id)
-/// }
-///
-/// let app = App::new()
-///     .route("/orgs/{org}/report", web::get().to(report))
-///     .route("/orgs/{org}/data", web::delete().to(purge));
-/// ```
-#[derive(Debug, Clone)]
-pub struct OrgRole<R> {
-    /// The signed-in user.
-    pub user: CurrentUser,
-    /// The organization id from the path.
-    pub org_id: String,
-    /// The user's actual role there.
-    pub role: auth_core::Role,
-    _required: std::marker::PhantomData<R>,
-}
-
-/// [`OrgRole`] requiring the admin role.
-pub type OrgAdmin = OrgRole<Admin>;
-/// [`OrgRole`] requiring membership.
-pub type OrgMember = OrgRole<Member>;
-
 impl<R: RequiredRole> FromRequest for OrgRole<R> {
     type Error = AuthRejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(current(req).and_then(|user| {
-            let (org_id, role) =
-                auth_core::authz::org_role::<R>(&user, req.match_info().get("org")).map_err(AuthRejection)?;
-            Ok(Self { user, org_id, role, _required: std::marker::PhantomData })
-        }))
+        ready(current(req).and_then(|user| Self::check(user, req.match_info().get("org")).map_err(AuthRejection)))
     }
 }

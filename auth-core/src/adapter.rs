@@ -59,3 +59,67 @@ impl BodyReader {
         self.body
     }
 }
+
+/// Declares, inside an adapter crate, the extractor types both adapters offer: the
+/// `CurrentUser` newtype (private field, `Deref` to [`crate::CurrentUser`], `into_inner`),
+/// the `Installed` marker, and `OrgRole<R>` with `OrgAdmin`/`OrgMember`. They must be local to
+/// each adapter (the orphan rule: a framework's extractor trait can only be implemented for a
+/// local type); this macro keeps them one definition. Each type's docs are passed in, because
+/// their examples are framework code. The checks are [`crate::authz`]'s.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! extractor_types {
+    ($(#[$user_doc:meta])* CurrentUser; $(#[$role_doc:meta])* OrgRole;) => {
+        $(#[$user_doc])*
+        #[derive(Debug, Clone)]
+        pub struct CurrentUser($crate::CurrentUser);
+
+        impl CurrentUser {
+            /// The core's user (id, email, name, organizations, session id).
+            pub fn into_inner(self) -> $crate::CurrentUser {
+                self.0
+            }
+
+            /// The user the layer attached, or why there is none ([`Installed`] present or not).
+            pub(crate) fn found(installed: bool, user: Option<&CurrentUser>) -> Result<Self, $crate::AuthError> {
+                $crate::authz::current_user(installed, user.map(|u| &u.0)).map(CurrentUser)
+            }
+        }
+
+        impl ::std::ops::Deref for CurrentUser {
+            type Target = $crate::CurrentUser;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        /// Marks a request that went through the layer.
+        #[derive(Debug, Clone, Copy)]
+        pub(crate) struct Installed;
+
+        $(#[$role_doc])*
+        #[derive(Debug, Clone)]
+        pub struct OrgRole<R> {
+            /// The signed-in user.
+            pub user: CurrentUser,
+            /// The organization id from the path.
+            pub org_id: String,
+            /// The user's actual role there.
+            pub role: $crate::Role,
+            _required: ::std::marker::PhantomData<R>,
+        }
+
+        impl<R: $crate::authz::RequiredRole> OrgRole<R> {
+            /// `user` checked against the route's `{org}` parameter.
+            pub(crate) fn check(user: CurrentUser, org: Option<&str>) -> Result<Self, $crate::AuthError> {
+                let (org_id, role) = $crate::authz::org_role::<R>(&user, org)?;
+                Ok(Self { user, org_id, role, _required: ::std::marker::PhantomData })
+            }
+        }
+
+        /// [`OrgRole`] requiring the admin role.
+        pub type OrgAdmin = OrgRole<$crate::authz::Admin>;
+        /// [`OrgRole`] requiring membership.
+        pub type OrgMember = OrgRole<$crate::authz::Member>;
+    };
+}

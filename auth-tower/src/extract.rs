@@ -1,50 +1,52 @@
 //! The signed-in user, for handlers. Every check is the core's ([`auth_core::authz`]); this
 //! file only moves values in and out of axum's request parts.
 
-use std::ops::Deref;
-
 pub use auth_core::authz::{Admin, Member, RequiredRole};
 
-/// The signed-in user, put in the request extensions by [`AuthLayer`](crate::AuthLayer).
-///
-/// With the `axum` feature it is an extractor: `CurrentUser` refuses with 401 when nobody is
-/// signed in (only possible on `publicPaths`), `Option<CurrentUser>` never refuses. Without the
-/// layer in front, it answers 500 `misconfigured` saying so.
-///
-/// ```
-/// use auth_tower::CurrentUser;
-/// use axum::{Router, routing::get};
-///
-/// async fn hello(user: CurrentUser) -> String {
-///     format!("Hello, {} <{}>", user.name, user.email)
-/// }
-///
-/// async fn maybe(user: Option<CurrentUser>) -> String {
-///     user.map_or("Hello, stranger".into(), |u| format!("Hello, {}", u.name))
-/// }
-///
-/// let app: Router = Router::new().route("/", get(hello)).route("/public", get(maybe));
-/// ```
-#[derive(Debug, Clone)]
-pub struct CurrentUser(auth_core::CurrentUser);
-
-impl CurrentUser {
-    /// The core's user (id, email, name, organizations, session id).
-    pub fn into_inner(self) -> auth_core::CurrentUser {
-        self.0
-    }
+auth_core::extractor_types! {
+    /// The signed-in user, put in the request extensions by [`AuthLayer`](crate::AuthLayer).
+    ///
+    /// With the `axum` feature it is an extractor: `CurrentUser` refuses with 401 when nobody is
+    /// signed in (only possible on `publicPaths`), `Option<CurrentUser>` never refuses. Without the
+    /// layer in front, it answers 500 `misconfigured` saying so.
+    ///
+    /// ```
+    /// use auth_tower::CurrentUser;
+    /// use axum::{Router, routing::get};
+    ///
+    /// async fn hello(user: CurrentUser) -> String {
+    ///     format!("Hello, {} <{}>", user.name, user.email)
+    /// }
+    ///
+    /// async fn maybe(user: Option<CurrentUser>) -> String {
+    ///     user.map_or("Hello, stranger".into(), |u| format!("Hello, {}", u.name))
+    /// }
+    ///
+    /// let app: Router = Router::new().route("/", get(hello)).route("/public", get(maybe));
+    /// ```
+    CurrentUser;
+    /// The signed-in user, checked to hold role `R` in the organization named by the route's
+    /// `{org}` path parameter (axum extractor). Non-members get 404, members without the role 403,
+    /// both as the JSON error body.
+    ///
+    /// ```
+    /// use auth_tower::{OrgAdmin, OrgMember};
+    /// use axum::{Router, routing::{delete, get}};
+    ///
+    /// async fn report(m: OrgMember) -> String {
+    ///     format!("{} is {:?} of {}", m.user.email, m.role, m.org_id)
+    /// }
+    ///
+    /// async fn purge(a: OrgAdmin) -> String {
+    ///     format!("{} may purge {}", a.user.email, a.org_id)
+    /// }
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/orgs/{org}/report", get(report))
+    ///     .route("/orgs/{org}/data", delete(purge));
+    /// ```
+    OrgRole;
 }
-
-impl Deref for CurrentUser {
-    type Target = auth_core::CurrentUser;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-/// Marks a request that went through the layer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Installed;
 
 /// Puts what the guard decided into the request's extensions.
 pub(crate) fn attach(ext: &mut http::Extensions, user: Option<auth_core::CurrentUser>) {
@@ -53,42 +55,6 @@ pub(crate) fn attach(ext: &mut http::Extensions, user: Option<auth_core::Current
         ext.insert(CurrentUser(user));
     }
 }
-
-/// The signed-in user, checked to hold role `R` in the organization named by the route's
-/// `{org}` path parameter (axum extractor). Non-members get 404, members without the role 403,
-/// both as the JSON error body.
-///
-/// ```
-/// use auth_tower::{OrgAdmin, OrgMember};
-/// use axum::{Router, routing::{delete, get}};
-///
-/// async fn report(m: OrgMember) -> String {
-///     format!("{} is {:?} of {}", m.user.email, m.role, m.org_id)
-/// }
-///
-/// async fn purge(a: OrgAdmin) -> String {
-///     format!("{} may purge {}", a.user.email, a.org_id)
-/// }
-///
-/// let app: Router = Router::new()
-///     .route("/orgs/{org}/report", get(report))
-///     .route("/orgs/{org}/data", delete(purge));
-/// ```
-#[derive(Debug, Clone)]
-pub struct OrgRole<R> {
-    /// The signed-in user.
-    pub user: CurrentUser,
-    /// The organization id from the path.
-    pub org_id: String,
-    /// The user's actual role there.
-    pub role: auth_core::Role,
-    _required: std::marker::PhantomData<R>,
-}
-
-/// [`OrgRole`] requiring the admin role.
-pub type OrgAdmin = OrgRole<Admin>;
-/// [`OrgRole`] requiring membership.
-pub type OrgMember = OrgRole<Member>;
 
 /// Why an extractor refused: the core's error, answered with its status and JSON body.
 #[derive(Debug)]
@@ -112,8 +78,7 @@ mod axum_impl {
 
     fn current(parts: &Parts) -> Result<CurrentUser, AuthRejection> {
         let installed = parts.extensions.get::<Installed>().is_some();
-        let user = parts.extensions.get::<CurrentUser>().map(|u| &u.0);
-        auth_core::authz::current_user(installed, user).map(CurrentUser).map_err(AuthRejection)
+        CurrentUser::found(installed, parts.extensions.get::<CurrentUser>()).map_err(AuthRejection)
     }
 
     impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
@@ -139,9 +104,7 @@ mod axum_impl {
             let user = current(parts).map_err(IntoResponse::into_response)?;
             let params = RawPathParams::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
             let org = params.iter().find(|(k, _)| *k == "org").map(|(_, v)| v);
-            let (org_id, role) =
-                auth_core::authz::org_role::<R>(&user, org).map_err(|e| AuthRejection(e).into_response())?;
-            Ok(Self { user, org_id, role, _required: std::marker::PhantomData })
+            Self::check(user, org).map_err(|e| AuthRejection(e).into_response())
         }
     }
 }
