@@ -11,6 +11,7 @@ use crate::http::RequestView;
 use crate::service::{AuthService, IssuedSession};
 use crate::session::{CurrentUser, SessionState, random_id};
 use crate::store::{AuthMethod, NewUser, Organization, SessionRecord, StoreError, UserRecord};
+use crate::throttle::Via;
 use crate::time::now;
 
 impl AuthService {
@@ -39,7 +40,7 @@ impl AuthService {
             Some(o) => clean_name("organization", o)?,
             None => format!("{name}'s organization"),
         };
-        self.inner.passwords.check_policy("password", password, Some(email.as_str()))?;
+        self.inner.passwords.check_policy("password", password, &[email.as_str(), &name]).await?;
         let setup = self.inner.store.needs_setup().await?;
         if !setup && self.inner.config.basic_auth.signup != SignupMode::Open {
             return Err(AuthError::SignupClosed);
@@ -67,6 +68,11 @@ impl AuthService {
             other => other.into(),
         })?;
         tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, org_id = %org.id, first_admin = setup);
+        if self.can_mail() {
+            let service = self.clone();
+            let (id, email) = (user.id.clone(), user.email.clone());
+            tokio::spawn(async move { service.mail_verification_to(&id, &email).await });
+        }
         let session = self.start_session(&user, AuthMethod::Password).await?;
         Ok((session, vec![org]))
     }
@@ -83,21 +89,23 @@ impl AuthService {
         }
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
-        let client = self.client_ip(req);
-        self.inner
+        // Reserved before hashing (see `crate::throttle`); released uncounted on an early return.
+        let via = self.throttle_via(req, email.as_str());
+        let attempt = self
+            .inner
             .throttle
-            .check(email.as_str(), client)
+            .reserve(email.as_str(), via)
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
         let user = self.inner.store.find_user_by_email(email.as_str()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let verdict = self.inner.passwords.verify(password, stored).await?;
         let Some(user) = user.filter(|_| verdict.valid) else {
-            if let Some(lock) = self.inner.throttle.record_failure(email.as_str(), client) {
+            if let Some(lock) = attempt.fail() {
                 tracing::warn!(target: "auth::audit", event = "login_locked", lock_secs = lock.as_secs());
             }
             return Err(AuthError::InvalidCredentials);
         };
-        self.inner.throttle.record_success(email.as_str());
+        attempt.succeed();
         if verdict.needs_rehash {
             match self.inner.passwords.hash(password).await {
                 Ok(h) => {
@@ -109,7 +117,22 @@ impl AuthService {
             }
         }
         tracing::info!(target: "auth::audit", event = "login", user_id = %user.id, method = "password");
-        self.start_session(&user, AuthMethod::Password).await
+        let mut session = self.start_session(&user, AuthMethod::Password).await?;
+        let device = match via {
+            Via::Device(id) => Some(id),
+            Via::Untrusted(_) => None,
+        };
+        session.device_cookie = Some(self.inner.devices.issue(device, email.as_str(), now()));
+        Ok(session)
+    }
+
+    /// Which throttling buckets judge a password attempt for `account`: its own device bucket
+    /// when the request holds a valid device cookie for it, otherwise the shared ones.
+    fn throttle_via(&self, req: &RequestView<'_>, account: &str) -> Via {
+        match self.inner.devices.open(req.cookie(self.inner.devices.name()), account, now()) {
+            Some(id) => Via::Device(id),
+            None => Via::Untrusted(self.client_ip(req)),
+        }
     }
 
     /// Records a new session and mints its token and cookie. A new token at every login.
@@ -149,7 +172,7 @@ impl AuthService {
             },
         );
         let cookie = self.inner.cookie.set(&token, exp - now);
-        Ok(IssuedSession { cookie, user: current })
+        Ok(IssuedSession { cookie, user: current, device_cookie: None })
     }
 
     /// Ends a session everywhere: revoked in the store, refused at once on this instance.
@@ -184,16 +207,17 @@ impl AuthService {
                 "this account signs in through SSO and has no password",
             ));
         };
-        let client = self.client_ip(req);
-        self.inner
+        let attempt = self
+            .inner
             .throttle
-            .check(&record.email, client)
+            .reserve(&record.email, self.throttle_via(req, &record.email))
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
         if !self.inner.passwords.verify(current, Some(stored)).await?.valid {
-            self.inner.throttle.record_failure(&record.email, client);
+            let _ = attempt.fail();
             return Err(AuthError::invalid("current_password", "is not correct"));
         }
-        self.inner.passwords.check_policy("new_password", new, Some(&record.email))?;
+        attempt.succeed();
+        self.inner.passwords.check_policy("new_password", new, &[&record.email, &record.name]).await?;
         let hash = self.inner.passwords.hash(new).await?;
         self.inner.store.set_password_hash(&record.id, &hash).await?;
         // Every session ends, the caller's included; the caller gets a fresh one.

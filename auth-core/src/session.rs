@@ -34,6 +34,10 @@ pub struct SessionClaims {
     pub iat: i64,
     /// Expiry, unix seconds: the idle timeout, capped by the session's absolute expiry.
     pub exp: i64,
+    /// Not before, unix seconds: never set by this layer, honoured with the same leeway as
+    /// `exp` when another holder of the secret sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 struct Key {
@@ -106,6 +110,7 @@ impl TokenCodec {
             sid: sid.to_string(),
             iat: now,
             exp,
+            nbf: None,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(SESSION_TYP.into());
@@ -135,7 +140,12 @@ impl TokenCodec {
                 }
             })?;
         let c = data.claims;
-        if c.iat > now + LEEWAY_SECS || c.exp <= c.iat || c.sid.is_empty() || c.sub.is_empty() {
+        if c.iat > now + LEEWAY_SECS
+            || c.nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECS)
+            || c.exp <= c.iat
+            || c.sid.is_empty()
+            || c.sub.is_empty()
+        {
             return Err(TokenRejection::Invalid);
         }
         if c.exp + LEEWAY_SECS < now {
@@ -268,6 +278,9 @@ pub(crate) struct SessionCache {
     tokens: quick_cache::sync::Cache<Box<str>, Arc<TokenEntry>>,
     sessions: quick_cache::sync::Cache<Arc<str>, Arc<SessionState>>,
     revalidate_after: Duration,
+    /// Bumped by every revocation and forget: a store read that started before a bump must not
+    /// write its (possibly stale) answer over the revocation.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl SessionCache {
@@ -276,7 +289,33 @@ impl SessionCache {
             tokens: quick_cache::sync::Cache::new(capacity),
             sessions: quick_cache::sync::Cache::new(capacity),
             revalidate_after,
+            epoch: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The revocation epoch, taken before reading a session from the store.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Caches a state read from the store unless a revocation or forget happened since `epoch`
+    /// was taken; then what the cache holds now (a revocation) wins, and a state that may have
+    /// raced one is not kept.
+    pub(crate) fn set_session_read_at(&self, sid: Arc<str>, state: SessionState, epoch: u64) -> Arc<SessionState> {
+        let state = Arc::new(state);
+        if self.epoch() != epoch {
+            return match self.sessions.get(&sid) {
+                Some(now) if matches!(*now, SessionState::Revoked) => now,
+                _ => state,
+            };
+        }
+        self.sessions.insert(Arc::clone(&sid), Arc::clone(&state));
+        if self.epoch() != epoch {
+            // A revocation landed between the check and the insert: drop what we wrote, so
+            // the next request asks the store, which already knows.
+            self.sessions.remove(&sid);
+        }
+        state
     }
 
     /// The cached claims of exactly this token text (keyed by the whole token, so a tampered
@@ -316,11 +355,13 @@ impl SessionCache {
     }
 
     pub(crate) fn revoke(&self, sid: &str) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.sessions.insert(Arc::from(sid), Arc::new(SessionState::Revoked));
     }
 
     /// Forgets what is known of a session, so the next request asks the store.
     pub(crate) fn forget(&self, sid: &str) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.sessions.remove(sid);
     }
 }
@@ -353,6 +394,48 @@ mod tests {
         assert!(old.verify(&fresh, 1500).is_err(), "removed key no longer verifies");
         assert_eq!(old.verify(&t, 2100), Err(TokenRejection::Expired));
         assert_eq!(old.verify(&t, 500), Err(TokenRejection::Invalid), "iat in the future");
+    }
+
+    #[test]
+    fn not_before_is_honoured_with_the_leeway() {
+        let c = codec();
+        let mut claims = c.verify(&c.issue("u1", "s1", 1000, 5000), 1000).expect("valid");
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(SESSION_TYP.into());
+        header.kid = Some(c.keys[0].kid.clone());
+        let mint = |claims: &SessionClaims| jsonwebtoken::encode(&header, claims, &c.keys[0].encoding).expect("sign");
+        claims.nbf = Some(1000 + LEEWAY_SECS + 100);
+        assert_eq!(c.verify(&mint(&claims), 1000), Err(TokenRejection::Invalid), "nbf in the future");
+        assert!(c.verify(&mint(&claims), 1100 + LEEWAY_SECS).is_ok(), "valid once nbf has passed");
+        claims.nbf = Some(1000 + LEEWAY_SECS);
+        assert!(c.verify(&mint(&claims), 1000).is_ok(), "within the leeway");
+    }
+
+    #[test]
+    fn a_revocation_is_never_overwritten_by_a_racing_read() {
+        let cache = SessionCache::new(100, Duration::from_secs(60));
+        let active = || SessionState::Active {
+            user: CurrentUser::new(UserInfo {
+                id: "u1".into(),
+                email: "a@example.com".into(),
+                name: "A".into(),
+                auth_method: AuthMethod::Password,
+                organizations: Vec::new(),
+                session_id: "s1".into(),
+            }),
+            checked_at: Instant::now(),
+            expires_at: i64::MAX,
+        };
+        // No race: the read is cached.
+        let e = cache.epoch();
+        cache.set_session_read_at(Arc::from("s1"), active(), e);
+        assert!(matches!(*cache.session("s1").expect("cached"), SessionState::Active { .. }));
+        // The store said "active", then logout revoked the session before the read was cached.
+        let e = cache.epoch();
+        cache.revoke("s1");
+        let got = cache.set_session_read_at(Arc::from("s1"), active(), e);
+        assert!(matches!(*got, SessionState::Revoked), "the request is refused");
+        assert!(matches!(*cache.session("s1").expect("cached"), SessionState::Revoked), "and so are later ones");
     }
 
     #[test]

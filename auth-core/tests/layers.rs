@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("password", 3),
     ("session", 3),
     ("throttle", 3),
+    ("rate", 3),
     ("mail", 3),
     // `mail` in a build without the `smtp` feature.
     ("mail_disabled", 3),
@@ -31,6 +32,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("accounts", 5),
     ("orgs", 5),
     ("oidc::sso", 5),
+    ("recovery", 5),
     // `oidc` (the relying party and its sign-in operations) without the `oidc` feature.
     ("oidc::disabled", 5),
     // The adapters' protocol.

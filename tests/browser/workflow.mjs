@@ -697,6 +697,55 @@ await check('role updated: a notice, the row shows admin', page, async () => {
   if (shows !== 'admin') fail(`expected the row of ${BOB.email} to show admin, it shows "${text.trim()}"`);
 });
 
+// 9b. Forgot password without mail: the page says whom to ask; the admin makes a
+// password-reset link for Bob, who sets a new password through it at phone width.
+
+await check('forgot-password page: says to ask an administrator (no mail here)', page, async () => {
+  await goto(page, `${base}/login`);
+  await navigate(page, () => link(page, 'Forgot password?').click());
+  await expectPath(page, /^\/forgot-password(\?|$)/);
+  await expectStatus(page, 200);
+  await screenshot(page, 'forgot-password');
+  await expectH1(page, 'Forgot password');
+  await expectVisible(page.getByText(/ask an administrator/i), 'the text "ask an administrator"');
+});
+
+await audit('forgot-password page', { url: `${base}/forgot-password` });
+
+let resetLink;
+await step('organization settings: "Reset link" for bob@example.com', page, async () => {
+  await goto(page, `${base}/settings/organization`);
+  const row = page.getByRole('row').filter({ hasText: BOB.email });
+  await navigate(page, () => buttonFor(row, 'Reset link').click());
+  await expectPath(page, /^\/settings\/organization(\?|$)/);
+  await screenshot(page, 'organization-reset-link');
+  const field = await expectUnique(page.getByLabel('Password-reset link'), 'a field labelled "Password-reset link"');
+  resetLink = await field.inputValue();
+  const shape = new RegExp(`^${re(base)}/reset-password\\?token=[A-Za-z0-9_-]+$`);
+  if (!shape.test(resetLink)) fail(`expected ${base}/reset-password?token=<token>, got "${resetLink}"`);
+});
+
+const phone2 = await browser.newContext({ viewport: { width: 360, height: 740 } });
+track(phone2, 'phone-reset');
+const resetPage = await phone2.newPage();
+await step('the reset link: "Set new password", then sign in with it', resetPage, async () => {
+  await goto(resetPage, resetLink);
+  await expectStatus(resetPage, 200);
+  await expectH1(resetPage, 'Choose a new password');
+  await noHorizontalScroll(resetPage, 360);
+  await screenshot(resetPage, 'reset-password-360px');
+  await labelled(resetPage, 'New password').fill('bob rebuilt everything 2027');
+  await navigate(resetPage, () => button(resetPage, 'Set new password').click());
+  await expectPath(resetPage, /^\/login\?notice=password-reset$/);
+  await expectLive(resetPage, 'status', /password was reset/i);
+  await signIn(resetPage, BOB.email, 'bob rebuilt everything 2027');
+  await expectPath(resetPage, '/');
+  await expectH1(resetPage, `Hello, ${BOB.name}`);
+});
+
+await audit('reset-password page (360 px)', { url: `${base}/reset-password?token=used-or-not`, viewport: { width: 360, height: 740 } });
+await phone2.close();
+
 // The sign-out page.
 
 await check('GET /logout: "Sign out" heading and button', page, async () => {

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use auth_core::Role;
 use auth_core::store::{
-    Acceptor, InvitationRecord, Member, Membership, NewInvitation, NewUser, OidcSession, Organization, SessionRecord,
-    SessionView, Store, StoreError, StoreResult, UserRecord,
+    Acceptor, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation, NewUser,
+    OidcSession, Organization, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Turns the store off and on.
@@ -91,4 +91,8 @@ delegate! {
     fn revoke_idp_sessions(&self, issuer: &str, idp_sid: Option<&str>, subject: Option<&str>) -> StoreResult<Vec<String>>;
     fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool>;
     fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    fn create_email_token(&self, token: &NewEmailToken) -> StoreResult<()>;
+    fn use_email_token(&self, token_hash: &str, purpose: EmailTokenPurpose, now: i64) -> StoreResult<Option<String>>;
+    fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
+    fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
 }

@@ -3,6 +3,7 @@
 
 pub mod faulty;
 pub mod hostile;
+pub mod smtp;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

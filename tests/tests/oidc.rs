@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use auth_tests::{Adapter, Idp, PASSWORD, StatusCode, TestServer, both, browser, free_port, json, walk};
+use auth_tests::smtp::{link, smtp_yaml, start_sink};
+use auth_tests::{Adapter, Idp, PASSWORD, SECRET, StatusCode, TestServer, both, browser, free_port, json, walk};
 use serde_json::json;
 
 both!(
@@ -10,7 +11,7 @@ both!(
     sign_in_es256,
     key_rotation_is_followed,
     invited_email_joins_and_rules_hold,
-    verified_email_links_password_account,
+    only_verified_accounts_are_linked,
     callback_checks_state,
     logout_rp_initiated_and_backchannel,
     idp_down_at_startup_recovers,
@@ -160,19 +161,66 @@ async fn invited_email_joins_and_rules_hold(a: Adapter) {
     assert_eq!(pending, json!([]));
 }
 
-async fn verified_email_links_password_account(a: Adapter) {
-    let (s, idp) = app_and_idp(a, "RS256", "").await;
-    let pw = s.signup("carol@example.com").await;
-    let pw_id = json(s.get("/api/v1/auth/me", Some(&pw)).await).await["user"]["id"].clone();
-    // Unverified: never linked to the existing account.
+/// Account pre-hijacking: whoever creates a password account for an address first must not
+/// keep a password on its owner's account once the owner signs in with SSO. Linking needs an
+/// account that proved it owns the address (a mailed verification link).
+async fn only_verified_accounts_are_linked(a: Adapter) {
+    let sink = start_sink();
+    let port = free_port();
+    let yaml =
+        format!("{}{}basicAuth:\n  jwtSecret: \"{SECRET}\"\n  signup: open\n", Idp::yaml(port), smtp_yaml(sink.port));
+    let s = TestServer::start(a, &yaml).await;
+    let idp = Idp::start(port, &s.base, "RS256");
+    wait_for_oidc(&s).await;
+    let (admin, org) = s.first_admin().await;
+    // The attacker signs up first with the victim's address (open signup) and is invited too.
+    let attacker = s.signup("carol@example.com").await;
+    let r = s
+        .post(
+            &format!("/api/v1/auth/organizations/{org}/invitations"),
+            json!({"email": "carol@example.com"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The victim signs in with SSO (the IdP verified the address): refused, nothing linked.
+    let w = sso(&s, &idp, "carol", "Carol@Example.com", true).await;
+    assert!(w.session.is_none(), "{w:?}");
+    assert_eq!(w.status, StatusCode::FORBIDDEN, "{}", w.body);
+    let me = json(s.get("/api/v1/auth/me", Some(&attacker)).await).await;
+    assert_eq!(me["user"]["email_verified"], false);
+    assert_eq!(me["organizations"].as_array().map(Vec::len), Some(1), "the invitation was not joined: {me}");
+    // Unverified at the IdP: never linked either.
     let w = sso(&s, &idp, "carol-unverified", "carol@example.com", false).await;
     assert!(w.session.is_none());
-    let w = sso(&s, &idp, "carol", "Carol@Example.com", true).await;
+
+    // An owner who verified the address (the mailed link) is linked at the next SSO login.
+    let dave = s.signup("dave@example.com").await;
+    let dave_id = json(s.get("/api/v1/auth/me", Some(&dave)).await).await["user"]["id"].clone();
+    let mut token = None;
+    for n in 1..=10 {
+        let mail = sink.mail(n).await;
+        if mail.contains("X-Rcpt-To: dave@example.com") {
+            let url = link(&mail, &format!("{}/verify-email?token=", s.base));
+            token = url.split("token=").nth(1).map(str::to_string);
+            break;
+        }
+    }
+    let token = token.expect("dave's verification mail");
+    assert_eq!(
+        s.post("/api/v1/auth/email/verify", json!({"token": token}), None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let w = sso(&s, &idp, "dave", "dave@example.com", true).await;
     let sso_token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
     let me = json(s.get("/api/v1/auth/me", Some(&sso_token)).await).await;
-    assert_eq!(me["user"]["id"], pw_id, "linked to the password account");
-    // The password still works too.
-    s.login("carol@example.com", PASSWORD).await;
+    assert_eq!(me["user"]["id"], dave_id, "linked to the verified password account");
+    assert_eq!(
+        s.get("/api/hello", Some(&dave)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "linking ends other sessions"
+    );
+    s.login("dave@example.com", PASSWORD).await;
 }
 
 async fn callback_checks_state(a: Adapter) {
@@ -279,7 +327,14 @@ async fn idp_down_at_startup_recovers(a: Adapter) {
     // No IdP yet: OIDC answers 503, password sign-up and login keep working.
     let r = s.get("/api/v1/auth/login/oidc", None).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(json(r).await["error"], "idp_unavailable");
+    let body = json(r).await;
+    assert_eq!(body["error"], "idp_unavailable");
+    // Anonymous callers learn what failed, not the IdP's internal address or the error chain.
+    let message = body["message"].as_str().unwrap_or_default().to_ascii_lowercase();
+    assert!(message.contains("could not be reached"), "{message}");
+    for leak in [port.to_string().as_str(), "127.0.0.1", "connect", "refused", "tcp", "error sending request"] {
+        assert!(!message.contains(leak), "{leak:?} leaked in {message:?}");
+    }
     let token = s.signup("admin@example.com").await;
     assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
     // The IdP comes up: OIDC recovers by itself.
@@ -337,11 +392,24 @@ async fn missing_email_verified_claim(a: Adapter) {
 
     // With assumeEmailVerified (Entra ID omits the claim): created, but never linked.
     let (s, idp) = app_and_idp(a, "RS256", "  assumeEmailVerified: true\n").await;
-    s.signup("owner@example.com").await;
+    let (owner, org) = s.first_admin().await;
+    let r = s
+        .post(
+            &format!("/api/v1/auth/organizations/{org}/invitations"),
+            json!({"email": "ent@example.com"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
     idp.login_as_claims("ent", "ent@example.com", None).await;
     let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
-    assert!(w.session.is_some(), "{w:?}");
-    idp.login_as_claims("not-owner", "owner@example.com", None).await;
+    let ent = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    let me = json(s.get("/api/v1/auth/me", Some(&ent)).await).await;
+    assert!(
+        me["organizations"].as_array().is_some_and(|o| o.iter().all(|m| m["id"] != org.as_str())),
+        "an assumed email does not join the address's invitations: {me}"
+    );
+    idp.login_as_claims("not-owner", "admin@example.com", None).await;
     let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
     assert!(w.session.is_none(), "an assumed-verified email must not take over an existing account");
     assert_eq!(w.status, StatusCode::FORBIDDEN);

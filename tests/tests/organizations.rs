@@ -15,6 +15,7 @@ both!(
     signed_in_user_with_invited_email_joins,
     invitation_domain_rule,
     pages_invite_and_accept,
+    invitations_are_rate_limited_per_organization,
 );
 
 async fn invite(s: &TestServer, token: &str, org: &str, email: &str, role: &str) -> (StatusCode, Value) {
@@ -348,4 +349,27 @@ async fn pages_invite_and_accept(a: Adapter) {
         .await
         .expect("req");
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+}
+
+async fn invitations_are_rate_limited_per_organization(a: Adapter) {
+    let s = TestServer::start(a, "invitations:\n  maxPerHour: 3\n").await;
+    let (token, org) = s.first_admin().await;
+    for i in 0..3 {
+        let (status, _) = invite(&s, &token, &org, &format!("u{i}@example.com"), "member").await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let r = s
+        .post(
+            &format!("/api/v1/auth/organizations/{org}/invitations"),
+            json!({"email": "u9@example.com", "role": "member"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!(retry > 3000, "the rest of the hour: {retry}");
+    assert_eq!(json(r).await["error"], "rate_limited");
+    // Invalid requests do not use up the window; another organization has its own.
+    let (status, _) = invite(&s, &token, &org, "not-an-email", "member").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

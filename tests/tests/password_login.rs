@@ -180,6 +180,10 @@ async fn guard_refuses_bad_tokens(a: Adapter) {
     wrong_type["exp"] = json!(claims["exp"].to_string());
     let mut no_sid = claims.clone();
     no_sid.as_object_mut().expect("obj").remove("sid");
+    let mut not_yet = claims.clone();
+    not_yet["nbf"] = json!(now + 3600);
+    let mut nbf_wrong_type = claims.clone();
+    nbf_wrong_type["nbf"] = json!("0");
     let mut other_aud = claims.clone();
     other_aud["aud"] = json!("https://other.example.com");
     let mut untyped = header.clone();
@@ -201,6 +205,8 @@ async fn guard_refuses_bad_tokens(a: Adapter) {
         ("expired", sign(&header, &expired, SECRET.as_bytes())),
         ("exp of the wrong JSON type", sign(&header, &wrong_type, SECRET.as_bytes())),
         ("missing sid", sign(&header, &no_sid, SECRET.as_bytes())),
+        ("nbf in the future", sign(&header, &not_yet, SECRET.as_bytes())),
+        ("nbf of the wrong JSON type", sign(&header, &nbf_wrong_type, SECRET.as_bytes())),
         ("other audience", sign(&header, &other_aud, SECRET.as_bytes())),
         ("typ JWT", sign(&untyped, &claims, SECRET.as_bytes())),
         ("wrong key", sign(&header, &claims, b"another-secret-another-secret-0123")),

@@ -67,6 +67,8 @@ pub const ARGON2_MIN_MEMORY_KIB: u32 = 19_456;
 pub const ARGON2_MIN_ITERATIONS: u32 = 2;
 /// Hard maximum password length in bytes, checked before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The highest zxcvbn strength score (`basicAuth.minPasswordScore` is 0 to this).
+pub const MAX_PASSWORD_SCORE: u8 = 4;
 /// The well-known suffix every discovery URL ends with.
 pub const DISCOVERY_SUFFIX: &str = ".well-known/openid-configuration";
 /// The file name a mounted Kubernetes Secret key is expected under.
@@ -177,10 +179,15 @@ pub struct BasicAuthConfig {
     pub signup: SignupMode,
     /// Minimum password length in characters, 8 to 128. Defaults to 8; lower is refused.
     pub min_password_length: usize,
+    /// Lowest zxcvbn strength score a new password needs, 0 (no estimate) to 4. Defaults to 3.
+    pub min_password_score: u8,
     /// argon2id parameters.
     pub argon2: Argon2Params,
     /// How many hashes may run at once, 1 to 64. Defaults to the number of CPUs (at most 64).
     pub max_concurrent_hashes: usize,
+    /// How long a password-reset link works (`basicAuth.passwordReset.expiresIn`), 5 s to
+    /// 24 h. Defaults to 30 min.
+    pub password_reset_ttl: Duration,
 }
 
 impl Default for BasicAuthConfig {
@@ -191,8 +198,10 @@ impl Default for BasicAuthConfig {
             valid_email_domain: None,
             signup: SignupMode::default(),
             min_password_length: 8,
+            min_password_score: 3,
             argon2: Argon2Params::default(),
             max_concurrent_hashes: cpus.clamp(1, 64),
+            password_reset_ttl: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -437,6 +446,9 @@ pub struct AuthConfig {
     pub max_body_bytes: usize,
     /// How long an invitation stays valid (`invitations.expiresIn`). Defaults to 7 d.
     pub invitation_ttl: Duration,
+    /// Invitations an organization may create per hour, on each instance
+    /// (`invitations.maxPerHour`); more answer 429. Defaults to 50.
+    pub invitations_per_hour: u32,
     /// Mail delivery of invitations. Defaults to none (the admin copies `accept_url`).
     pub smtp: Option<SmtpConfig>,
 }
@@ -458,6 +470,7 @@ impl Default for AuthConfig {
             throttle: ThrottleConfig::default(),
             max_body_bytes: 64 * 1024,
             invitation_ttl: Duration::from_secs(7 * 86_400),
+            invitations_per_hour: 50,
             smtp: None,
         }
     }
@@ -607,6 +620,8 @@ mod tests {
             ("basicAuth.previousJwtSecrets", vec![Want::EmptyList]),
             ("basicAuth.signup", vec![Want::text(b.signup.as_str())]),
             ("basicAuth.minPasswordLength", vec![Want::text(b.min_password_length)]),
+            ("basicAuth.minPasswordScore", vec![Want::text(b.min_password_score)]),
+            ("basicAuth.passwordReset.expiresIn", vec![Want::Duration(b.password_reset_ttl)]),
             (
                 "basicAuth.argon2.{memoryKib,iterations,parallelism}",
                 vec![
@@ -628,6 +643,7 @@ mod tests {
             ("ui.logoUrl", vec![Want::Nothing]),
             ("ui.accentColor", vec![Want::text(&ui.accent_color)]),
             ("invitations.expiresIn", vec![Want::Duration(c.invitation_ttl)]),
+            ("invitations.maxPerHour", vec![Want::text(c.invitations_per_hour)]),
             (
                 "loginThrottle.{maxFailuresPerAccount,maxFailuresPerClient,lockout,maxLockout}",
                 vec![

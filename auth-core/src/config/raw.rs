@@ -64,8 +64,17 @@ pub(crate) struct RawBasicAuth {
     pub(crate) previous_jwt_secrets: Option<Vec<Secret<String>>>,
     pub(crate) signup: Option<SignupMode>,
     pub(crate) min_password_length: Option<usize>,
+    pub(crate) min_password_score: Option<u8>,
     pub(crate) argon2: Option<RawArgon2>,
     pub(crate) max_concurrent_hashes: Option<usize>,
+    pub(crate) password_reset: Option<RawPasswordReset>,
+}
+
+/// `basicAuth.passwordReset.*`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawPasswordReset {
+    pub(crate) expires_in: Option<DurationValue>,
 }
 
 /// `basicAuth.argon2.*`.
@@ -147,6 +156,7 @@ pub(crate) struct RawThrottle {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawInvitations {
     pub(crate) expires_in: Option<DurationValue>,
+    pub(crate) max_per_hour: Option<u32>,
 }
 
 /// `smtp.*`.

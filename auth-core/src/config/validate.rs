@@ -133,12 +133,14 @@ pub(super) fn build(
         .map(|d| d.trim_start_matches('@').to_ascii_lowercase());
     set(&mut b.signup, rb.signup);
     set(&mut b.min_password_length, rb.min_password_length);
+    set(&mut b.min_password_score, rb.min_password_score);
     if let Some(ra) = &rb.argon2 {
         set(&mut b.argon2.memory_kib, ra.memory_kib);
         set(&mut b.argon2.iterations, ra.iterations);
         set(&mut b.argon2.parallelism, ra.parallelism);
     }
     set(&mut b.max_concurrent_hashes, rb.max_concurrent_hashes);
+    set(&mut b.password_reset_ttl, rb.password_reset.as_ref().and_then(|r| r.expires_in).map(|d| d.0));
 
     let (jwt_secret, jwt_secret_env, jwt_secret_file) = resolve_secret(&rb, env, &mut e);
     c.jwt_secret = jwt_secret;
@@ -201,7 +203,10 @@ pub(super) fn build(
         set(&mut t.max_lockout, rt.max_lockout.map(|d| d.0));
     }
     set(&mut c.max_body_bytes, raw.max_body_bytes);
-    set(&mut c.invitation_ttl, raw.invitations.and_then(|i| i.expires_in).map(|d| d.0));
+    if let Some(i) = raw.invitations {
+        set(&mut c.invitation_ttl, i.expires_in.map(|d| d.0));
+        set(&mut c.invitations_per_hour, i.max_per_hour);
+    }
 
     c.smtp = raw.smtp.map(|r| {
         let mut s = SmtpConfig::default();
@@ -353,6 +358,7 @@ fn check(c: &AuthConfig, o: &Origins, e: &mut Errors) {
     if c.invitation_ttl.is_zero() {
         e.at("invitations.expiresIn", "must be greater than zero");
     }
+    in_range(e, "invitations.maxPerHour", c.invitations_per_hour, 1, Some(10_000));
     if let Some(s) = &c.smtp {
         check_smtp(s, e);
     }
@@ -407,12 +413,15 @@ fn check_basic_auth(b: &BasicAuthConfig, e: &mut Errors) {
         }
     }
     in_range(e, "basicAuth.minPasswordLength", b.min_password_length, 8, Some(128));
+    in_range(e, "basicAuth.minPasswordScore", b.min_password_score, 0, Some(super::MAX_PASSWORD_SCORE));
     let Argon2Params { memory_kib, iterations, parallelism } = b.argon2;
     let floor = Argon2Params::default();
     in_range(e, "basicAuth.argon2.memoryKib", memory_kib, floor.memory_kib, Some(1 << 21));
     in_range(e, "basicAuth.argon2.iterations", iterations, floor.iterations, None);
     in_range(e, "basicAuth.argon2.parallelism", parallelism, 1, Some(16));
     in_range(e, "basicAuth.maxConcurrentHashes", b.max_concurrent_hashes, 1, Some(64));
+    let reset = b.password_reset_ttl.as_secs();
+    in_range(e, "basicAuth.passwordReset.expiresIn", reset, 5, Some(86_400));
 }
 
 fn check_provider(p: &OidcProviderConfig, at: &str, id_taken: bool, e: &mut Errors) {
@@ -658,6 +667,7 @@ backend:
             ("basicAuth:\n  maxConcurrentHashes: 0\n", "basicAuth.maxConcurrentHashes", "1 to 64"),
             ("basicAuth:\n  maxConcurrentHashes: 65\n", "basicAuth.maxConcurrentHashes", "1 to 64"),
             ("basicAuth:\n  minPasswordLength: 129\n", "basicAuth.minPasswordLength", "8 to 128"),
+            ("basicAuth:\n  minPasswordScore: 5\n", "basicAuth.minPasswordScore", "0 to 4"),
             ("basicAuth:\n  argon2:\n    parallelism: 17\n", "basicAuth.argon2.parallelism", "1 to 16"),
             ("basicAuth:\n  argon2:\n    memoryKib: 4194304\n", "basicAuth.argon2.memoryKib", "19456 to 2097152"),
             ("basicAuth:\n  argon2:\n    iterations: 1\n", "basicAuth.argon2.iterations", "2 or more"),
@@ -675,6 +685,20 @@ backend:
         let c = load(edges, &[]).expect("bounds are allowed");
         assert_eq!((c.throttle.max_failures_per_account, c.session.cache_capacity), (1, 16));
         assert_eq!(c.basic_auth.max_concurrent_hashes, 64);
+    }
+
+    #[test]
+    fn min_password_score_is_0_to_4() {
+        assert_eq!(load("", &[]).expect("defaults").basic_auth.min_password_score, 3);
+        for score in [0u8, 4] {
+            let c = load(&format!("basicAuth:\n  minPasswordScore: {score}\n"), &[]).expect("in range");
+            assert_eq!(c.basic_auth.min_password_score, score);
+        }
+        for yaml in ["basicAuth:\n  minPasswordScore: -1\n", "basicAuth:\n  minPasswordScore: strong\n"] {
+            let errs = load(yaml, &[]).expect_err(yaml).0;
+            assert_eq!(errs.len(), 1, "{yaml}: {errs:?}");
+            assert_eq!(errs[0].path, "basicAuth.minPasswordScore", "{yaml}");
+        }
     }
 
     #[test]

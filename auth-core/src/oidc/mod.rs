@@ -116,8 +116,16 @@ pub(crate) struct Oidc {
     secure: bool,
 }
 
-fn unavailable(why: impl std::fmt::Display) -> AuthError {
-    AuthError::IdpUnavailable(why.to_string())
+/// An IdP failure as anonymous callers see it: what failed, never the provider's internal
+/// URLs or the TLS/DNS error chain.
+fn unavailable(public: impl std::fmt::Display) -> AuthError {
+    AuthError::IdpUnavailable(public.to_string())
+}
+
+/// [`unavailable`] whose detail goes to the log only.
+fn unavailable_because(public: &str, detail: impl std::fmt::Display) -> AuthError {
+    tracing::warn!(error = %detail, "{public}");
+    unavailable(public)
 }
 
 fn bad_token(why: impl std::fmt::Display) -> AuthError {
@@ -240,23 +248,22 @@ impl Provider {
     async fn discover(&self) -> Result<Discovered, AuthError> {
         let url = self.cfg.discovery_url.as_str();
         let (status, body) = self.http.get(url).await.map_err(|e| {
-            tracing::warn!(provider = %self.cfg.id, error = %e, "OIDC discovery failed");
-            unavailable(format!("discovery failed: {e}"))
+            unavailable_because(
+                "discovery failed: the identity provider could not be reached",
+                format!("{}: {e}", self.cfg.id),
+            )
         })?;
         if status != 200 {
-            return Err(unavailable(format!("discovery answered HTTP {status}")));
+            return Err(unavailable_because("discovery failed: the identity provider answered an error", status));
         }
         let raw: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| unavailable("the discovery document is not JSON"))?;
         let metadata: CoreProviderMetadata = serde_json::from_value(raw.clone())
-            .map_err(|e| unavailable(format!("the discovery document is invalid: {e}")))?;
+            .map_err(|e| unavailable_because("the discovery document is invalid", e))?;
         let issuer = metadata.issuer().as_str().to_string();
         if issuer.trim_end_matches('/') != self.cfg.issuer.trim_end_matches('/') {
             tracing::error!(expected = %self.cfg.issuer, announced = %issuer, "OIDC issuer mismatch");
-            return Err(unavailable(format!(
-                "the discovery document announces issuer {issuer:?}, but the configured one is {:?}",
-                self.cfg.issuer
-            )));
+            return Err(unavailable("the discovery document announces another issuer than the configured one"));
         }
         let end_session_endpoint = raw.get("end_session_endpoint").and_then(|v| v.as_str()).map(str::to_string);
         let endpoints = [
@@ -267,7 +274,8 @@ impl Provider {
             end_session_endpoint.clone().map(|u| ("end_session_endpoint", u)),
         ];
         for (what, url) in endpoints.into_iter().flatten() {
-            check_endpoint(what, &url).map_err(unavailable)?;
+            check_endpoint(what, &url)
+                .map_err(|e| unavailable_because("the discovery document names an unusable endpoint", e))?;
         }
         if metadata.token_endpoint().is_none() {
             return Err(unavailable("the provider announces no token_endpoint"));
@@ -278,12 +286,16 @@ impl Provider {
     }
 
     async fn fetch_jwks(&self, metadata: &CoreProviderMetadata) -> Result<CoreJsonWebKeySet, AuthError> {
-        let (status, body) =
-            self.http.get(metadata.jwks_uri().as_str()).await.map_err(|e| unavailable(format!("JWKS: {e}")))?;
+        let (status, body) = self
+            .http
+            .get(metadata.jwks_uri().as_str())
+            .await
+            .map_err(|e| unavailable_because("the identity provider's keys (JWKS) could not be fetched", e))?;
         if status != 200 {
-            return Err(unavailable(format!("JWKS answered HTTP {status}")));
+            return Err(unavailable_because("the identity provider's keys (JWKS) answered an error", status));
         }
-        serde_json::from_slice(&body).map_err(|e| unavailable(format!("JWKS is invalid: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| unavailable_because("the identity provider's keys (JWKS) are invalid", e))
     }
 
     fn client(&self, metadata: &CoreProviderMetadata, jwks: &CoreJsonWebKeySet) -> Client {
@@ -368,7 +380,7 @@ impl Provider {
         let request = d
             .client
             .exchange_code(AuthorizationCode::new(code.to_string()))
-            .map_err(|e| unavailable(format!("token endpoint: {e}")))?
+            .map_err(|e| unavailable_because("the token endpoint is unusable", e))?
             .set_pkce_verifier(PkceCodeVerifier::new(flow.v.clone()));
         let tokens = request.request_async(&self.http).await.map_err(|e| match e {
             RequestTokenError::ServerResponse(r) => {

@@ -65,7 +65,9 @@ impl AuthService {
     /// Finds or creates the user of a verified identity and starts a session.
     async fn oidc_sign_in(&self, id: Identity, invitation: Option<&str>) -> Result<IssuedSession, AuthError> {
         let store = &self.inner.store;
-        let verified_email = match (&id.email, id.email_verified || id.email_assumed_verified) {
+        // Only the IdP's own word joins invitations; `assumeEmailVerified` creates accounts but
+        // never hands an address's invitations to whoever the IdP names.
+        let verified_email = match (&id.email, id.email_verified) {
             (Some(e), true) => Email::parse(e).ok(),
             _ => None,
         };
@@ -116,14 +118,29 @@ impl AuthService {
             return Err(AuthError::Forbidden("the identity provider has not verified this email address".into()));
         }
         if let Some(existing) = store.find_user_by_email(email.as_str()).await? {
-            // Linking needs the IdP's own word that the email is verified, never an assumption.
+            // Linking needs the IdP's own word that the email is verified, never an assumption,
+            // and an account that proved it owns the address: otherwise whoever created the
+            // account first (open signup, an invitation link) would keep a password on the
+            // victim's account (pre-hijacking).
             if !id.email_verified {
                 return Err(AuthError::Forbidden(
                     "an account with this email exists, and the identity provider did not confirm the email is verified"
                         .into(),
                 ));
             }
+            if !store.email_verified(&existing.id).await? {
+                tracing::warn!(target: "auth::audit", event = "link_refused_unverified", user_id = %existing.id, provider = %id.provider);
+                return Err(AuthError::Forbidden(
+                    "an account with this email exists but has not verified its address: sign in with its password \
+                     and verify the email first (Personal settings), then sign in with SSO"
+                        .into(),
+                ));
+            }
             store.link_identity(&id.issuer, &id.subject, &existing.id).await?;
+            // A new way into the account: every earlier session ends.
+            for sid in store.revoke_user_sessions(&existing.id, None).await? {
+                self.inner.cache.revoke(&sid);
+            }
             tracing::info!(target: "auth::audit", event = "identity_linked", user_id = %existing.id, provider = %id.provider);
             return Ok(existing);
         }
@@ -138,6 +155,10 @@ impl AuthService {
         };
         match store.create_oidc_user(&new, &id.issuer, &id.subject, &format!("{}'s organization", new.name)).await {
             Ok((user, org)) => {
+                // The IdP vouched for the address (an assumption does not count).
+                if id.email_verified {
+                    store.set_email_verified(&user.id, &user.email).await?;
+                }
                 tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, method = "oidc", first_admin = org.is_some());
                 Ok(user)
             }

@@ -15,13 +15,23 @@ use crate::service::AuthService;
 use crate::session::CurrentUser;
 
 mod orgs;
+mod recovery;
 mod view;
 
 use view::{
     Chrome, Field, Form, Link, LoginPage, LogoutPage, MessagePage, Nav, PersonalPage, Section, SignupPage, SsoButton,
 };
 
-const PAGES: &[&str] = &["/login", "/logout", "/signup", "/settings/personal", "/settings/organization"];
+const PAGES: &[&str] = &[
+    "/login",
+    "/logout",
+    "/signup",
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
+    "/settings/personal",
+    "/settings/organization",
+];
 
 /// Whether `path` is a built-in page.
 pub(crate) fn is_page(path: &str) -> bool {
@@ -41,6 +51,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "role-updated" => "Role updated.",
         "member-removed" => "Member removed.",
         "invitation-revoked" => "Invitation revoked.",
+        "password-reset" => "Your password was reset. Sign in with the new one; every other session was signed out.",
+        "email-verified" => "Your email address is verified.",
+        "verification-sent" => "We sent you a link to verify your email address.",
         _ => return None,
     })
 }
@@ -154,6 +167,12 @@ pub(crate) async fn handle(service: &AuthService, req: &RequestView<'_>, body: &
                 orgs::invitation_page(service, req, token, None, &Value::Null).await
             }
         }
+        ("/forgot-password", "POST") => recovery::forgot_post(service, req, &form_fields(body)).await,
+        ("/forgot-password", _) => recovery::forgot_page(service, req, None, &Value::Null, false).await,
+        ("/reset-password", "POST") => recovery::reset_post(service, req, &form_fields(body)).await,
+        ("/reset-password", _) => recovery::reset_page(service, req, None).await,
+        ("/verify-email", "POST") => recovery::verify_post(service, req, &form_fields(body)).await,
+        ("/verify-email", _) => recovery::verify_page(service, req, None).await,
         ("/settings/personal", "POST") => personal_post(service, req, &form_fields(body)).await,
         ("/settings/personal", _) => personal_page(service, req, None, &Value::Null).await,
         _ => Err(AuthError::NotFound("no such page".into())),
@@ -199,7 +218,11 @@ async fn login_post(service: &AuthService, req: &RequestView<'_>, form: &Value) 
     match service.login(req, email, field(form, "password")).await {
         Ok(s) => {
             let to = safe_return_to(req.query_param("return_to").as_deref());
-            Ok(AuthResponse::redirect(303, &to).with_header("set-cookie", s.cookie))
+            let mut r = AuthResponse::redirect(303, &to).with_header("set-cookie", s.cookie);
+            if let Some(device) = s.device_cookie {
+                r = r.with_header("set-cookie", device);
+            }
+            Ok(r)
         }
         Err(e) => login_page(service, req, Some(&e), email).await,
     }
@@ -330,16 +353,20 @@ async fn personal_page(
     if name_error.is_some() {
         c.error = name_error;
     }
+    if let Some(e) = error_for("verify") {
+        c.error = Some(view::human(e));
+    }
     if error.is_some() {
         c.notice = None;
     }
-    let page = PersonalPage {
-        c,
-        email: user.email.clone(),
-        sso: user.auth_method != crate::store::AuthMethod::Password,
-        name_form,
-        password_form,
+    let password_user = user.auth_method == crate::store::AuthMethod::Password;
+    let verification = if password_user {
+        Some(view::Verification { verified: service.email_verified(&user.id).await?, can_send: service.can_mail() })
+    } else {
+        None
     };
+    let page =
+        PersonalPage { c, email: user.email.clone(), sso: !password_user, verification, name_form, password_form };
     Ok(service.page(error.map_or(200, |(_, e)| e.status()), &page))
 }
 
@@ -362,6 +389,10 @@ async fn personal_post(service: &AuthService, req: &RequestView<'_>, form: &Valu
                 Err(e) => personal_page(service, req, Some(("password", &e)), form).await,
             }
         }
-        _ => Err(AuthError::invalid("action", "must be name or password")),
+        "verify" => match service.send_verification(&user).await {
+            Ok(()) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=verification-sent")),
+            Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,
+        },
+        _ => Err(AuthError::invalid("action", "must be name, password or verify")),
     }
 }

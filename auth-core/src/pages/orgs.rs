@@ -112,6 +112,8 @@ pub(crate) async fn invitation_post(
 pub(crate) enum Outcome<'a> {
     /// An invitation was created: its link is shown once.
     Invited(crate::orgs::CreatedInvitation),
+    /// A password-reset link for a member was made: shown once.
+    ResetLink(String),
     /// A form failed; the invite form keeps what was typed.
     Failed(&'a AuthError, &'a Value),
 }
@@ -181,10 +183,16 @@ pub(crate) async fn organization_page(
                 _ => "Send them this link; it works once.",
             };
             Some(InviteLink {
+                label: "Invitation link",
                 text: format!("Invitation created for {}. {how}", created.record.email),
                 url: created.accept_url,
             })
         }
+        Some(Outcome::ResetLink(url)) => Some(InviteLink {
+            label: "Password-reset link",
+            text: "Password-reset link created. Give it to the member; it works once.".into(),
+            url,
+        }),
         _ => None,
     };
     let page = OrganizationPage {
@@ -244,6 +252,10 @@ pub(crate) async fn organization_post(
             .await
             .map(|_| "role-updated"),
         "remove" => service.remove_member(&user, &org_id, field(form, "user")).await.map(|()| "member-removed"),
+        "reset-link" => match service.admin_reset_link(&user, &org_id, field(form, "user")).await {
+            Ok(url) => return organization_page(service, req, Some(Outcome::ResetLink(url))).await,
+            Err(e) => Err(e),
+        },
         _ => Err(AuthError::invalid("action", "unknown action")),
     };
     match result {

@@ -218,12 +218,31 @@ pub(crate) struct MessagePage {
     pub(crate) link: Link,
 }
 
+/// The email-verification section of the personal settings.
+pub(crate) struct Verification {
+    pub(crate) verified: bool,
+    pub(crate) can_send: bool,
+}
+
+/// A page with one small form: forgot password, reset password, verify email.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub(crate) struct FormPage {
+    pub(crate) c: Chrome,
+    pub(crate) intro: Option<String>,
+    pub(crate) form: Option<Form>,
+    pub(crate) button: &'static str,
+    /// A one-time link's token, posted back as a hidden field.
+    pub(crate) token: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "personal.html")]
 pub(crate) struct PersonalPage {
     pub(crate) c: Chrome,
     pub(crate) email: String,
     pub(crate) sso: bool,
+    pub(crate) verification: Option<Verification>,
     pub(crate) name_form: Form,
     pub(crate) password_form: Option<Form>,
 }
@@ -278,6 +297,7 @@ pub(crate) struct PendingRow {
 
 /// The link of an invitation just created (shown once).
 pub(crate) struct InviteLink {
+    pub(crate) label: &'static str,
     pub(crate) text: String,
     pub(crate) url: String,
 }

@@ -234,6 +234,40 @@ pub struct OidcSession {
     pub id_token: String,
 }
 
+/// What a one-time email link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTokenPurpose {
+    /// "Forgot password" and admin-made reset links.
+    Reset,
+    /// Proof that the user owns the address.
+    Verify,
+}
+
+impl EmailTokenPurpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::Verify => "verify",
+        }
+    }
+}
+
+/// A one-time email link to record (only the token's hash is stored).
+#[derive(Debug, Clone)]
+pub struct NewEmailToken {
+    /// SHA-256 (hex) of the token.
+    pub token_hash: String,
+    /// What the link does.
+    pub purpose: EmailTokenPurpose,
+    /// Whose it is.
+    pub user_id: String,
+    /// The address it was made for: the link does nothing once the user's email changed.
+    pub email: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
 /// The persistence the core needs. Implementations must be safe to share between instances
 /// of the application (several processes on one store).
 #[async_trait]
@@ -320,6 +354,22 @@ pub trait Store: Send + Sync + 'static {
     async fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool>;
     /// Returns the persisted session secret, storing `candidate` first if there is none.
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    /// Records a one-time email link; earlier unused links of the same purpose for the user
+    /// stop working.
+    async fn create_email_token(&self, token: &NewEmailToken) -> StoreResult<()>;
+    /// Uses a link exactly once (also under concurrency and across instances): the user id if
+    /// the link exists for `purpose`, is unused, unexpired at `now`, and the user's email is
+    /// still the one it was made for.
+    async fn use_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailTokenPurpose,
+        now: i64,
+    ) -> StoreResult<Option<String>>;
+    /// Whether the user proved they own their current email address.
+    async fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
+    /// Marks the user's email verified if it still is `email`; `false` otherwise.
+    async fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
 }
 
 /// Whether this build can open `url`: the one place that decides which database URLs are

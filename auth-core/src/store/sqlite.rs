@@ -9,8 +9,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    Acceptor, AuthMethod, InvitationRecord, Member, Membership, NewInvitation, NewUser, OidcSession, Organization,
-    Role, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
+    Acceptor, AuthMethod, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation,
+    NewUser, OidcSession, Organization, Role, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
 };
 use crate::time::now;
 
@@ -41,6 +41,7 @@ fn migrator() -> Migrator {
         m(1, "initial", include_str!("migrations/0001_initial.sql")),
         m(2, "invitations", include_str!("migrations/0002_invitations.sql")),
         m(3, "oidc", include_str!("migrations/0003_oidc.sql")),
+        m(4, "email_tokens", include_str!("migrations/0004_email_tokens.sql")),
     ])
 }
 
@@ -700,6 +701,76 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(unavailable)
+    }
+
+    async fn create_email_token(&self, token: &NewEmailToken) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let now = now();
+        sqlx::query("UPDATE email_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL")
+            .bind(now)
+            .bind(&token.user_id)
+            .bind(token.purpose.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO email_tokens (token_hash, purpose, user_id, email, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.token_hash)
+        .bind(token.purpose.as_str())
+        .bind(&token.user_id)
+        .bind(&token.email)
+        .bind(now)
+        .bind(token.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn use_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailTokenPurpose,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        // One statement: of any number of concurrent uses, exactly one sees the row unused.
+        sqlx::query_scalar(
+            "UPDATE email_tokens SET used_at = ? \
+             WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? \
+               AND EXISTS (SELECT 1 FROM users u WHERE u.id = email_tokens.user_id AND u.email = email_tokens.email) \
+             RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn email_verified(&self, user_id: &str) -> StoreResult<bool> {
+        let at: Option<Option<i64>> = sqlx::query_scalar("SELECT email_verified_at FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(at.flatten().is_some())
+    }
+
+    async fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ? AND email = ?",
+        )
+        .bind(now())
+        .bind(user_id)
+        .bind(email)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(r.rows_affected() == 1)
     }
 }
 
