@@ -25,6 +25,7 @@ impl AuthService {
     /// `POST /signup`: the first admin (exactly once), later only with open signup.
     pub(crate) async fn signup(
         &self,
+        req: &RequestView<'_>,
         email: &str,
         password: &str,
         name: Option<&str>,
@@ -73,7 +74,7 @@ impl AuthService {
             let (id, email) = (user.id.clone(), user.email.clone());
             tokio::spawn(async move { service.mail_verification_to(&id, &email).await });
         }
-        let session = self.start_session(&user, AuthMethod::Password).await?;
+        let session = self.start_session(req, &user, AuthMethod::Password).await?;
         Ok((session, vec![org]))
     }
 
@@ -117,7 +118,7 @@ impl AuthService {
             }
         }
         tracing::info!(target: "auth::audit", event = "login", user_id = %user.id, method = "password");
-        let mut session = self.start_session(&user, AuthMethod::Password).await?;
+        let mut session = self.start_session(req, &user, AuthMethod::Password).await?;
         let device = match via {
             Via::Device(id) => Some(id),
             Via::Untrusted(_) => None,
@@ -138,6 +139,7 @@ impl AuthService {
     /// Records a new session and mints its token and cookie. A new token at every login.
     pub(crate) async fn start_session(
         &self,
+        req: &RequestView<'_>,
         user: &UserRecord,
         method: AuthMethod,
     ) -> Result<IssuedSession, AuthError> {
@@ -154,6 +156,9 @@ impl AuthService {
             revoked: false,
         };
         self.inner.store.create_session(&record).await?;
+        let agent = req.headers.get("user-agent").map(|a| a.chars().take(512).collect::<String>());
+        let ip = self.client_ip(req).map(|ip| ip.to_string());
+        self.inner.store.describe_session(&record.id, agent.as_deref(), ip.as_deref(), now).await?;
         let memberships = self.inner.store.user_memberships(&user.id).await?;
         let exp = now.saturating_add(idle).min(record.expires_at);
         let token = self.inner.tokens.issue(&user.id, &record.id, now, exp);
@@ -226,7 +231,7 @@ impl AuthService {
             self.inner.cache.revoke(sid);
         }
         tracing::info!(target: "auth::audit", event = "password_change", user_id = %record.id, sessions_ended = revoked.len());
-        self.start_session(&record, user.auth_method).await
+        self.start_session(req, &record, user.auth_method).await
     }
 
     async fn reload(&self, user: &CurrentUser) -> Result<CurrentUser, AuthError> {
@@ -272,4 +277,75 @@ pub(crate) fn clean_name(field: &'static str, raw: &str) -> Result<String, AuthE
         return Err(AuthError::invalid(field, "must not contain control characters"));
     }
     Ok(name.to_string())
+}
+
+/// A short description of a browser from its `User-Agent` ("Firefox on Linux"), for people
+/// looking at their sessions. Unknown agents are shown as they are, shortened.
+pub(crate) fn describe_device(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|u| !u.trim().is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .iter()
+        .find(|(needle, _)| ua.contains(needle))
+        .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_string(),
+        _ => ua.split_whitespace().next().unwrap_or("Unknown device").chars().take(40).collect(),
+    }
+}
+
+impl AuthService {
+    /// The caller's live sessions.
+    pub(crate) async fn my_sessions(&self, user: &CurrentUser) -> Result<Vec<crate::store::SessionInfo>, AuthError> {
+        Ok(self.inner.store.list_sessions(&user.id, now()).await?)
+    }
+
+    /// Ends one of the caller's sessions (404 for anything else).
+    pub(crate) async fn end_my_session(&self, user: &CurrentUser, id: &str) -> Result<(), AuthError> {
+        if !self.inner.store.revoke_own_session(&user.id, id).await? {
+            return Err(AuthError::NotFound("no such session".into()));
+        }
+        self.inner.cache.revoke(id);
+        tracing::info!(target: "auth::audit", event = "session_revoked", user_id = %user.id);
+        Ok(())
+    }
+
+    /// "Sign out everywhere else": every other session of the caller ends.
+    pub(crate) async fn end_other_sessions(&self, user: &CurrentUser) -> Result<usize, AuthError> {
+        let ended = self.inner.store.revoke_user_sessions(&user.id, Some(&user.session_id)).await?;
+        for sid in &ended {
+            self.inner.cache.revoke(sid);
+        }
+        tracing::info!(target: "auth::audit", event = "sessions_revoked", user_id = %user.id, sessions_ended = ended.len());
+        Ok(ended.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_device;
+
+    #[test]
+    fn devices_read_like_devices() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(describe_device(Some(firefox)), "Firefox on Linux");
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(describe_device(Some(chrome)), "Chrome on Windows");
+        assert_eq!(describe_device(Some("curl/8.5.0")), "curl/8.5.0");
+        assert_eq!(describe_device(None), "Unknown device");
+    }
 }

@@ -127,7 +127,7 @@ impl AuthService {
             ("POST", ["signup"]) => {
                 let b: SignupBody = parse_json(body)?;
                 let (session, orgs) =
-                    self.signup(&b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
+                    self.signup(req, &b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
                 let orgs: Vec<_> = orgs.iter().map(|o| json!({"id": o.id, "name": o.name, "role": "admin"})).collect();
                 Ok(AuthResponse::json(201, &json!({ "user": user_json(&session.user), "organizations": orgs }))
                     .with_header("set-cookie", session.cookie))
@@ -157,6 +157,37 @@ impl AuthService {
                     None => user,
                 };
                 Ok(AuthResponse::json(200, &json!({ "user": user_json(&user) })))
+            }
+            ("GET" | "HEAD", ["me", "sessions"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                let list: Vec<_> = self
+                    .my_sessions(&user)
+                    .await?
+                    .into_iter()
+                    .map(|s| {
+                        json!({
+                            "id": s.id,
+                            "created_at": rfc3339(s.created_at),
+                            "last_seen_at": rfc3339(s.last_seen_at),
+                            "ip": s.ip,
+                            "user_agent": s.user_agent,
+                            "device": crate::accounts::describe_device(s.user_agent.as_deref()),
+                            "current": s.id == user.session_id,
+                        })
+                    })
+                    .collect();
+                Ok(AuthResponse::json(200, &list))
+            }
+            ("DELETE", ["me", "sessions", id]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                self.end_my_session(&user, id).await?;
+                let r = AuthResponse::empty(204);
+                Ok(if *id == user.session_id { r.with_header("set-cookie", self.clear_cookie()) } else { r })
+            }
+            ("POST", ["me", "sessions", "revoke-others"]) => {
+                let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
+                self.end_other_sessions(&user).await?;
+                Ok(AuthResponse::empty(204))
             }
             ("POST", ["me", "email", "verification"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;

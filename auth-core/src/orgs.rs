@@ -233,7 +233,7 @@ impl AuthService {
         })?;
         self.invalidate_user(&user.id).await?;
         tracing::info!(target: "auth::audit", event = "invitation_accepted", org_id = %inv.org_id, invitation_id = %inv.id, user_id = %user.id);
-        self.start_session(&user, method).await
+        self.start_session(req, &user, method).await
     }
 }
 

@@ -296,6 +296,11 @@ impl AuthService {
         }
         let epoch = self.inner.cache.epoch();
         let view = self.inner.store.load_session(&entry.sid).await?;
+        if view.as_ref().is_some_and(|v| !v.session.revoked)
+            && let Err(e) = self.inner.store.touch_session(&entry.sid, now()).await
+        {
+            tracing::debug!(error = %e, "could not note a session's last use");
+        }
         let state = match view {
             Some(v) if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub => {
                 SessionState::Active {

@@ -743,6 +743,7 @@ await step('the reset link: "Set new password", then sign in with it', resetPage
   await expectH1(resetPage, `Hello, ${BOB.name}`);
 });
 
+await audit('verify-email page', { from: admin, url: `${base}/verify-email?token=not-sent-here` });
 await audit('reset-password page (360 px)', { url: `${base}/reset-password?token=used-or-not`, viewport: { width: 360, height: 740 } });
 await phone2.close();
 

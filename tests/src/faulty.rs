@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use auth_core::Role;
 use auth_core::store::{
     Acceptor, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation, NewUser,
-    OidcSession, Organization, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
+    OidcSession, Organization, SessionInfo, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
 };
 
 /// Turns the store off and on.
@@ -93,6 +93,10 @@ delegate! {
     fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
     fn create_email_token(&self, token: &NewEmailToken) -> StoreResult<()>;
     fn use_email_token(&self, token_hash: &str, purpose: EmailTokenPurpose, now: i64) -> StoreResult<Option<String>>;
+    fn describe_session(&self, id: &str, user_agent: Option<&str>, ip: Option<&str>, at: i64) -> StoreResult<()>;
+    fn touch_session(&self, id: &str, at: i64) -> StoreResult<()>;
+    fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool>;
     fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
     fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
 }

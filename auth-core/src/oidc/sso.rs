@@ -58,12 +58,17 @@ impl AuthService {
         let code =
             req.query_param("code").filter(|c| !c.is_empty()).ok_or_else(|| AuthError::invalid("code", "missing"))?;
         let identity = provider.finish(&code, &flow).await?;
-        let session = self.oidc_sign_in(identity, flow.i.as_deref()).await?;
+        let session = self.oidc_sign_in(req, identity, flow.i.as_deref()).await?;
         Ok(AuthResponse::redirect(302, &flow.r).with_header("set-cookie", session.cookie))
     }
 
     /// Finds or creates the user of a verified identity and starts a session.
-    async fn oidc_sign_in(&self, id: Identity, invitation: Option<&str>) -> Result<IssuedSession, AuthError> {
+    async fn oidc_sign_in(
+        &self,
+        req: &RequestView<'_>,
+        id: Identity,
+        invitation: Option<&str>,
+    ) -> Result<IssuedSession, AuthError> {
         let store = &self.inner.store;
         // Only the IdP's own word joins invitations; `assumeEmailVerified` creates accounts but
         // never hands an address's invitations to whoever the IdP names.
@@ -87,7 +92,7 @@ impl AuthService {
         {
             tracing::warn!(invitation_id = %inv.id, "invitation not accepted: it is for another email address");
         }
-        let session = self.start_session(&user, AuthMethod::Oidc).await?;
+        let session = self.start_session(req, &user, AuthMethod::Oidc).await?;
         store
             .set_oidc_session(
                 &session.user.session_id,

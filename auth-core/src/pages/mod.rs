@@ -54,6 +54,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "password-reset" => "Your password was reset. Sign in with the new one; every other session was signed out.",
         "email-verified" => "Your email address is verified.",
         "verification-sent" => "We sent you a link to verify your email address.",
+        "session-ended" => "That session was signed out.",
+        "others-signed-out" => "Every other session was signed out.",
         _ => return None,
     })
 }
@@ -294,7 +296,7 @@ async fn signup_page(
 
 async fn signup_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
     let opt = |k: &str| Some(field(form, k)).filter(|v| !v.trim().is_empty());
-    match service.signup(field(form, "email"), field(form, "password"), opt("name"), opt("organization")).await {
+    match service.signup(req, field(form, "email"), field(form, "password"), opt("name"), opt("organization")).await {
         Ok((s, _)) => {
             let to = safe_return_to(req.query_param("return_to").as_deref());
             Ok(AuthResponse::redirect(303, &to).with_header("set-cookie", s.cookie))
@@ -365,8 +367,27 @@ async fn personal_page(
     } else {
         None
     };
-    let page =
-        PersonalPage { c, email: user.email.clone(), sso: !password_user, verification, name_form, password_form };
+    let sessions = service
+        .my_sessions(&user)
+        .await?
+        .into_iter()
+        .map(|s| view::SessionRow {
+            current: s.id == user.session_id,
+            device: crate::accounts::describe_device(s.user_agent.as_deref()),
+            ip: s.ip.unwrap_or_default(),
+            last_seen: orgs::human_time(s.last_seen_at),
+            id: s.id,
+        })
+        .collect();
+    let page = PersonalPage {
+        c,
+        email: user.email.clone(),
+        sso: !password_user,
+        verification,
+        sessions,
+        name_form,
+        password_form,
+    };
     Ok(service.page(error.map_or(200, |(_, e)| e.status()), &page))
 }
 
@@ -389,6 +410,14 @@ async fn personal_post(service: &AuthService, req: &RequestView<'_>, form: &Valu
                 Err(e) => personal_page(service, req, Some(("password", &e)), form).await,
             }
         }
+        "end-session" => match service.end_my_session(&user, field(form, "session")).await {
+            Ok(()) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=session-ended")),
+            Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,
+        },
+        "end-others" => match service.end_other_sessions(&user).await {
+            Ok(_) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=others-signed-out")),
+            Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,
+        },
         "verify" => match service.send_verification(&user).await {
             Ok(()) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=verification-sent")),
             Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,

@@ -13,7 +13,7 @@ use crate::service::AuthService;
 use crate::store::Role;
 
 /// A timestamp as people read it: `8 Dec 2026, 14:05 UTC`.
-fn human_time(ts: i64) -> String {
+pub(crate) fn human_time(ts: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(ts) {
         Ok(t) => {
             let month = &format!("{:?}", t.month())[..3];

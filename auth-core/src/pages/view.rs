@@ -218,6 +218,15 @@ pub(crate) struct MessagePage {
     pub(crate) link: Link,
 }
 
+/// A row of "Where you are signed in".
+pub(crate) struct SessionRow {
+    pub(crate) id: String,
+    pub(crate) device: String,
+    pub(crate) ip: String,
+    pub(crate) last_seen: String,
+    pub(crate) current: bool,
+}
+
 /// The email-verification section of the personal settings.
 pub(crate) struct Verification {
     pub(crate) verified: bool,
@@ -243,6 +252,7 @@ pub(crate) struct PersonalPage {
     pub(crate) email: String,
     pub(crate) sso: bool,
     pub(crate) verification: Option<Verification>,
+    pub(crate) sessions: Vec<SessionRow>,
     pub(crate) name_form: Form,
     pub(crate) password_form: Option<Form>,
 }

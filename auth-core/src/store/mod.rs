@@ -234,6 +234,21 @@ pub struct OidcSession {
     pub id_token: String,
 }
 
+/// A session as its user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; the instance notes use when it re-validates (`revalidateAfter`).
+    pub last_seen_at: i64,
+    /// The client address at sign-in.
+    pub ip: Option<String>,
+    /// The `User-Agent` at sign-in.
+    pub user_agent: Option<String>,
+}
+
 /// What a one-time email link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailTokenPurpose {
@@ -366,6 +381,14 @@ pub trait Store: Send + Sync + 'static {
         purpose: EmailTokenPurpose,
         now: i64,
     ) -> StoreResult<Option<String>>;
+    /// Records the browser and address of a new session (its first use at `at`).
+    async fn describe_session(&self, id: &str, user_agent: Option<&str>, ip: Option<&str>, at: i64) -> StoreResult<()>;
+    /// Notes that a session was used at `at` (called when the guard re-validates it).
+    async fn touch_session(&self, id: &str, at: i64) -> StoreResult<()>;
+    /// The live sessions of a user (not revoked, not expired at `now`), most recent first.
+    async fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    /// Revokes one session of `user_id`; `false` when the user has no such live session.
+    async fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool>;
     /// Whether the user proved they own their current email address.
     async fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
     /// Marks the user's email verified if it still is `email`; `false` otherwise.

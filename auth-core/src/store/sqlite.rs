@@ -10,7 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use super::{
     Acceptor, AuthMethod, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation,
-    NewUser, OidcSession, Organization, Role, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
+    NewUser, OidcSession, Organization, Role, SessionInfo, SessionRecord, SessionView, Store, StoreError, StoreResult,
+    UserRecord,
 };
 use crate::time::now;
 
@@ -42,6 +43,7 @@ fn migrator() -> Migrator {
         m(2, "invitations", include_str!("migrations/0002_invitations.sql")),
         m(3, "oidc", include_str!("migrations/0003_oidc.sql")),
         m(4, "email_tokens", include_str!("migrations/0004_email_tokens.sql")),
+        m(5, "session_devices", include_str!("migrations/0005_session_devices.sql")),
     ])
 }
 
@@ -749,6 +751,63 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)
+    }
+
+    async fn describe_session(&self, id: &str, user_agent: Option<&str>, ip: Option<&str>, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET user_agent = ?, ip = ?, last_seen_at = ? WHERE id = ?")
+            .bind(user_agent)
+            .bind(ip)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn touch_session(&self, id: &str, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)")
+            .bind(at)
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>> {
+        let rows: Vec<(String, i64, Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions \
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
+             ORDER BY COALESCE(last_seen_at, created_at) DESC, created_at DESC LIMIT 200",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_at, last_seen, ip, user_agent)| SessionInfo {
+                id,
+                created_at,
+                last_seen_at: last_seen.unwrap_or(created_at),
+                ip,
+                user_agent,
+            })
+            .collect())
+    }
+
+    async fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn email_verified(&self, user_id: &str) -> StoreResult<bool> {
