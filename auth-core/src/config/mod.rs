@@ -413,6 +413,20 @@ impl Default for UiConfig {
 ///
 /// Load it from a file ([`AuthConfig::load`], [`AuthConfig::load_with`]) or build it in code
 /// from [`AuthConfig::default`] and check it with [`AuthConfig::validate`].
+///
+/// ```
+/// use auth_core::AuthConfig;
+///
+/// // From YAML (a Helm values file or the bare model) and an environment lookup:
+/// let config = AuthConfig::from_yaml("ui:\n  productName: Acme Portal\n", |_| None).expect("valid");
+/// assert_eq!(config.ui.product_name, "Acme Portal");
+///
+/// // Code first, with the same checks and paths:
+/// let mut config = AuthConfig::default();
+/// config.ui.accent_color = "not a colour".into();
+/// let errors = config.validate().expect_err("refused");
+/// assert_eq!(errors.0[0].path, "ui.accentColor");
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// External base URL. Defaults to `http://127.0.0.1:3000` (or
