@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("authz", 3),
     ("oidc", 3),
     ("oidc::http", 3),
+    ("oidc::jwks", 3),
     // Domain: the service and the guard, then the operations added to it.
     ("service", 4),
     ("accounts", 5),

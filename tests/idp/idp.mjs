@@ -5,11 +5,18 @@
 //
 // Prints "ready" once listening. Sign-in is non-interactive: every interaction signs in the
 // account last set with POST /__test/login-as {"sub", "email", "email_verified", "name"}.
-// POST /__test/rotate replaces the signing keys (new kid); the old ones are gone.
+// Key rotation keeps the provider instance (a rebuilt one loses its sessions):
+//   POST /__test/rotate          new signing keys (new kids) sign from now on; the old ones stay
+//                                published;
+//   POST /__test/drop-old-keys   only the keys that sign stay published;
+//   GET  /__test/jwks-count      {"count": N}: requests served at the JWKS endpoint so far.
+// GET /__test/last-logout-token gives {"logout_token"} of the last back-channel logout sent.
 // Stops when stdin closes or on SIGTERM.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
+// The provider's internals, to change its keys in place (the package has no "exports" map).
+import initializeKeystore from 'oidc-provider/lib/helpers/initialize_keystore.js';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, cur, i, all) => (cur.startsWith('--') ? [...acc, [cur.slice(2), all[i + 1]]] : acc), []),
@@ -18,6 +25,7 @@ const port = Number(args.port);
 const issuer = `http://127.0.0.1:${port}`;
 const alg = args.alg || 'RS256';
 
+let lastLogoutToken = null;
 let account = { sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice Example' };
 const accounts = new Map();
 
@@ -67,6 +75,10 @@ function configuration(jwks) {
     // IdP lives on loopback with its relying party, so its back-channel calls go to 127.0.0.1.
     fetch: (url, options) => {
       const { dispatcher: _ssrfGuard, ...rest } = options;
+      if (rest.body) {
+        const token = new URLSearchParams(String(rest.body)).get('logout_token');
+        if (token) lastLogoutToken = token;
+      }
       return globalThis.fetch(url, rest);
     },
     cookies: {
@@ -84,14 +96,24 @@ function configuration(jwks) {
   };
 }
 
+// The keys that sign (first) and the older ones still published.
+let signing = keys();
+let older = [];
+
 function make() {
-  const p = new Provider(issuer, configuration(keys()));
+  const p = new Provider(issuer, configuration(signing));
   p.on('backchannel.error', (_ctx, err) => console.error(`backchannel.error: ${err.message}`));
   p.on('server_error', (_ctx, err) => console.error(`server_error: ${err.message}`));
   return p;
 }
 
-let provider = make();
+const provider = make();
+let jwksCount = 0;
+
+// The keystore signs with the first matching key and publishes all of them.
+function publish() {
+  initializeKeystore.call(provider, { keys: [...signing, ...older] });
+}
 
 function json(req) {
   return new Promise((resolve) => {
@@ -109,10 +131,27 @@ const server = createServer(async (req, res) => {
       return;
     }
     if (req.method === 'POST' && req.url === '/__test/rotate') {
-      provider = make();
+      older = [...signing, ...older];
+      signing = keys();
+      publish();
       res.writeHead(204).end();
       return;
     }
+    if (req.method === 'POST' && req.url === '/__test/drop-old-keys') {
+      older = [];
+      publish();
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/__test/jwks-count') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: jwksCount }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/__test/last-logout-token') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ logout_token: lastLogoutToken }));
+      return;
+    }
+    if (req.url.split('?')[0] === '/jwks') jwksCount += 1;
     if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
       const details = await provider.interactionDetails(req, res);
       accounts.set(account.sub, account);

@@ -72,10 +72,20 @@ impl Key {
 
     /// Signs `claims` with RS256 under `kid` (any header `kid`, or none).
     pub fn sign(self, kid: Option<&str>, claims: &Value) -> String {
+        self.sign_typed(kid, "JWT", claims)
+    }
+
+    /// Signs a back-channel logout token (`typ: logout+jwt`) with RS256 under `kid`.
+    pub fn sign_logout(self, kid: Option<&str>, claims: &Value) -> String {
+        self.sign_typed(kid, "logout+jwt", claims)
+    }
+
+    fn sign_typed(self, kid: Option<&str>, typ: &str, claims: &Value) -> String {
         let pem = std::fs::read(format!("{FIXTURES}/rsa-{}.pem", self.name())).expect("fixture");
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("rsa key");
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = kid.map(str::to_string);
+        header.typ = Some(typ.to_string());
         jsonwebtoken::encode(&header, claims, &key).expect("sign")
     }
 }

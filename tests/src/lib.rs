@@ -317,10 +317,29 @@ impl Idp {
         assert!(r.status().is_success());
     }
 
-    /// Replaces the IdP's signing keys.
+    /// Rotates the IdP's signing keys in place (same provider instance, sessions kept): new
+    /// keys with new kids sign from now on, the old ones stay published.
     pub async fn rotate_keys(&self) {
         let r = Client::new().post(format!("{}/__test/rotate", self.issuer)).send().await.expect("idp");
         assert!(r.status().is_success());
+    }
+
+    /// Stops publishing every key but the ones that sign.
+    pub async fn drop_old_keys(&self) {
+        let r = Client::new().post(format!("{}/__test/drop-old-keys", self.issuer)).send().await.expect("idp");
+        assert!(r.status().is_success());
+    }
+
+    /// How many requests the IdP's JWKS endpoint has served.
+    pub async fn jwks_count(&self) -> u64 {
+        let r = Client::new().get(format!("{}/__test/jwks-count", self.issuer)).send().await.expect("idp");
+        json(r).await["count"].as_u64().expect("count")
+    }
+
+    /// The last back-channel logout token the IdP sent, if any.
+    pub async fn last_logout_token(&self) -> Option<String> {
+        let r = Client::new().get(format!("{}/__test/last-logout-token", self.issuer)).send().await.expect("idp");
+        json(r).await["logout_token"].as_str().map(str::to_string)
     }
 }
 

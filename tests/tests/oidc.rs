@@ -9,7 +9,9 @@ use serde_json::json;
 both!(
     sign_in_rs256_creates_first_admin,
     sign_in_es256,
-    key_rotation_is_followed,
+    two_rotations_in_quick_succession,
+    concurrent_callbacks_after_a_rotation_fetch_the_keys_once,
+    backchannel_logout_after_a_rotation,
     invited_email_joins_and_rules_hold,
     only_verified_accounts_are_linked,
     callback_checks_state,
@@ -107,14 +109,114 @@ async fn sign_in_es256(a: Adapter) {
     assert_eq!(json(s.get("/api/hello", Some(&token)).await).await["hello"], "erin@example.com");
 }
 
-async fn key_rotation_is_followed(a: Adapter) {
+/// The issue-11 bug: a second rotation that drops the old keys, a moment after the first,
+/// locked every SSO login out. Each login here must work, without waiting in between.
+async fn two_rotations_in_quick_succession(a: Adapter) {
     let (s, idp) = app_and_idp(a, "RS256", "").await;
     assert!(sso(&s, &idp, "alice", "alice@example.com", true).await.session.is_some());
     idp.rotate_keys().await;
-    // The app's cached JWKS lacks the new kid: one refetch, then success.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
     let w = sso(&s, &idp, "alice", "alice@example.com", true).await;
-    assert!(w.session.is_some(), "sign-in after key rotation failed: {w:?}");
+    assert!(w.session.is_some(), "sign-in after the first rotation failed: {w:?}");
+    idp.rotate_keys().await;
+    idp.drop_old_keys().await;
+    for n in 1..=3 {
+        let w = sso(&s, &idp, "alice", "alice@example.com", true).await;
+        assert!(w.session.is_some(), "sign-in {n} after the second rotation failed: {w:?}");
+    }
+}
+
+/// Walks a browser through the IdP up to (not including) the app's callback; returns its URL.
+async fn up_to_callback(b: &reqwest::Client, s: &TestServer, idp: &Idp) -> String {
+    let r = b.get(s.url("/api/v1/auth/login/oidc")).send().await.expect("req");
+    let mut url = r.headers()["location"].to_str().expect("ascii").to_string();
+    loop {
+        let r = b.get(&url).send().await.expect("req");
+        let loc = r.headers()["location"].to_str().expect("ascii").to_string();
+        let next = if loc.starts_with('/') { format!("{}{loc}", idp.issuer) } else { loc };
+        if next.starts_with(&s.base) {
+            return next;
+        }
+        url = next;
+    }
+}
+
+async fn concurrent_callbacks_after_a_rotation_fetch_the_keys_once(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    assert!(sso(&s, &idp, "alice", "alice@example.com", true).await.session.is_some());
+    // 50 browsers hold an authorization code; the ID tokens are signed when the app redeems
+    // them, so after the rotation each carries the new kid.
+    let mut browsers = Vec::new();
+    for _ in 0..50 {
+        let b = browser();
+        let callback = up_to_callback(&b, &s, &idp).await;
+        browsers.push((b, callback));
+    }
+    idp.rotate_keys().await;
+    let before = idp.jwks_count().await;
+    let started = Instant::now();
+    let answers = futures_util::future::join_all(browsers.iter().map(|(b, callback)| b.get(callback).send())).await;
+    let elapsed = started.elapsed();
+    for (n, r) in answers.into_iter().enumerate() {
+        let r = r.expect("callback");
+        assert_eq!(r.status(), StatusCode::FOUND, "callback {n}");
+        assert!(auth_tests::session_token(&r).is_some(), "callback {n} signed in");
+    }
+    let fetched = idp.jwks_count().await - before;
+    assert_eq!(fetched, 1, "50 concurrent callbacks after a rotation fetch the JWKS once (took {elapsed:?})");
+}
+
+/// Ends the browser's session at the IdP (its logout form), which makes the IdP send a
+/// back-channel logout token to the app.
+async fn end_idp_session(b: &reqwest::Client, idp: &Idp) {
+    let page = b.get(format!("{}/session/end?client_id=test-client", idp.issuer)).send().await.expect("req");
+    let html = page.text().await.expect("html");
+    let xsrf = html
+        .split("name=\"xsrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the IdP's logout form")
+        .to_string();
+    let r = b
+        .post(format!("{}/session/end/confirm", idp.issuer))
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .expect("req");
+    assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
+}
+
+/// Waits (bounded) until `token` no longer opens a session.
+async fn until_ended(s: &TestServer, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while s.get("/api/hello", Some(token)).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "the back-channel logout never ended the session");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn backchannel_logout_after_a_rotation(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    idp.login_as("dave", "dave@example.com", true).await;
+    let b = browser();
+    let w = walk(&b, &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    let token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
+    assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
+    // The IdP rotates and drops the key the app knows; its logout token has a new kid.
+    idp.rotate_keys().await;
+    idp.drop_old_keys().await;
+    end_idp_session(&b, &idp).await;
+    until_ended(&s, &token).await;
+    // The same logout token again: refused (its jti is remembered for its lifetime).
+    let logout_token = idp.last_logout_token().await.expect("the IdP sent a logout token");
+    let r = s
+        .client()
+        .post(s.url("/api/v1/auth/backchannel-logout"))
+        .form(&[("logout_token", logout_token.as_str())])
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.expect("body").contains("already used"));
 }
 
 async fn invited_email_joins_and_rules_hold(a: Adapter) {
@@ -282,26 +384,8 @@ async fn logout_rp_initiated_and_backchannel(a: Adapter) {
     let w = walk(&b, &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
     let token = w.session.clone().unwrap_or_else(|| panic!("{w:?}"));
     assert_eq!(s.get("/api/hello", Some(&token)).await.status(), StatusCode::OK);
-    let page = b.get(format!("{}/session/end?client_id=test-client", idp.issuer)).send().await.expect("req");
-    let html = page.text().await.expect("html");
-    let xsrf = html
-        .split("name=\"xsrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("the IdP's logout form")
-        .to_string();
-    let r = b
-        .post(format!("{}/session/end/confirm", idp.issuer))
-        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
-        .send()
-        .await
-        .expect("req");
-    assert!(r.status().is_redirection() || r.status().is_success(), "{}", r.status());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while s.get("/api/hello", Some(&token)).await.status() != StatusCode::UNAUTHORIZED {
-        assert!(Instant::now() < deadline, "the back-channel logout never ended the session");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    end_idp_session(&b, &idp).await;
+    until_ended(&s, &token).await;
     // Forged logout tokens are refused: unsigned, or of an unknown issuer, or garbage.
     use base64::Engine as _;
     let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());

@@ -9,7 +9,9 @@ both!(
     conformance_cases_are_refused,
     kid_absent_with_a_single_key_is_accepted,
     discovery_issuer_mismatch,
-    tls_towards_the_idp
+    tls_towards_the_idp,
+    dropped_keys_stop_verifying,
+    logout_tokens_by_the_spec,
 );
 
 /// One login attempt started at the app: the state, nonce and flow cookie.
@@ -344,4 +346,135 @@ async fn tls_towards_the_idp(adapter: Adapter) {
     // ... and, better, with the CA in oidc.caCertFile.
     let s = TestServer::start(adapter, &format!("{}  caCertFile: {}\n", idp.yaml(), hostile::test_ca_file())).await;
     assert_eq!(s.get("/api/v1/auth/login/oidc", None).await.status(), StatusCode::FOUND);
+}
+
+/// A key the provider stopped publishing stops verifying once the keys are re-read; a new
+/// kid is picked up at once.
+async fn dropped_keys_stop_verifying(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    let only = |k: Key| json!({"keys": [k.jwk(true)]});
+    idp.set(|sc| sc.jwks = Some(only(Key::A)));
+    let s = TestServer::start(adapter, &idp.yaml()).await;
+    let signed_by = |k: Key, kid: &'static str| {
+        move |c: Value, sc: &mut Script| {
+            sc.jwks = Some(only(Key::B));
+            sc.id_token = k.sign(Some(kid), &c);
+        }
+    };
+    // Control, with key a published.
+    let (status, session) = attempt(&s, &idp, |c, sc| {
+        sc.jwks = Some(only(Key::A));
+        sc.id_token = Key::A.sign(Some("a"), &c);
+    })
+    .await;
+    assert_eq!((status, session.is_some()), (StatusCode::FOUND, true));
+    // The provider now publishes only b: a token under kid b signs in (one re-read) ...
+    let (status, session) = attempt(&s, &idp, signed_by(Key::B, "b")).await;
+    assert_eq!((status, session.is_some()), (StatusCode::FOUND, true), "the new kid is followed");
+    // ... and a token by the dropped key a is refused, although a was cached before.
+    let (status, session) = attempt(&s, &idp, signed_by(Key::A, "a")).await;
+    assert_eq!((status, session.is_some()), (StatusCode::UNAUTHORIZED, false), "the dropped key still verifies");
+}
+
+fn logout_claims(idp: &Hostile, jti: &str) -> Value {
+    json!({"iss": idp.base, "aud": CLIENT_ID, "iat": now(), "exp": now() + 120, "jti": jti, "sub": "user-1",
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}}})
+}
+
+async fn post_logout(s: &TestServer, token: &str) -> (StatusCode, String) {
+    let r = s
+        .client()
+        .post(s.url("/api/v1/auth/backchannel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .expect("req");
+    (r.status(), r.text().await.unwrap_or_default())
+}
+
+/// OpenID Back-Channel Logout 1.0 §2.6: `exp` (or a bounded `iat` without one), the jti
+/// remembered for the token's whole lifetime, the keys re-read on an unknown kid.
+async fn logout_tokens_by_the_spec(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    idp.set(|sc| sc.jwks = Some(json!({"keys": [Key::A.jwk(true)]})));
+    let s = TestServer::start(adapter, &idp.yaml()).await;
+    let sign = |claims: &Value| Key::A.sign_logout(Some("a"), claims);
+
+    // A token valid for two days: accepted once, and its jti kept until it expires (the
+    // store's record, read directly), not for a fixed day.
+    let exp = now() + 2 * 86_400;
+    let long = sign(&with(logout_claims(&idp, "long-lived"), |m| {
+        m.insert("exp".into(), json!(exp));
+    }));
+    assert_eq!(post_logout(&s, &long).await.0, StatusCode::OK);
+    let (status, body) = post_logout(&s, &long).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("already used"), "{body}");
+    let pool = sqlx::SqlitePool::connect(&s.db_url).await.expect("the app's store");
+    let remembered: Vec<i64> = sqlx::query_scalar("SELECT expires_at FROM oidc_used_states WHERE expires_at > ?")
+        .bind(now() + 86_400 + 3600)
+        .fetch_all(&pool)
+        .await
+        .expect("query");
+    assert_eq!(remembered.len(), 1, "the jti is remembered beyond a day");
+    assert!(remembered[0] > exp, "the jti is remembered until the token expires: {} <= {exp}", remembered[0]);
+
+    // Without exp: accepted while iat is at most 5 minutes old, refused after.
+    let no_exp = |jti: &str, iat: i64| {
+        sign(&with(logout_claims(&idp, jti), |m| {
+            m.remove("exp");
+            m.insert("iat".into(), json!(iat));
+        }))
+    };
+    assert_eq!(post_logout(&s, &no_exp("fresh", now())).await.0, StatusCode::OK);
+    assert_eq!(post_logout(&s, &no_exp("fresh", now())).await.0, StatusCode::BAD_REQUEST, "replay");
+    let (status, body) = post_logout(&s, &no_exp("stale", now() - 400)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Expired, iat in the future, no jti, a nonce: refused.
+    let refused = [
+        (
+            "expired",
+            with(logout_claims(&idp, "expired"), |m| {
+                m.insert("exp".into(), json!(now() - 120));
+                m.insert("iat".into(), json!(now() - 300));
+            }),
+        ),
+        (
+            "iat in the future",
+            with(logout_claims(&idp, "future"), |m| {
+                m.insert("iat".into(), json!(now() + 600));
+            }),
+        ),
+        (
+            "no jti",
+            with(logout_claims(&idp, "x"), |m| {
+                m.remove("jti");
+            }),
+        ),
+        (
+            "a nonce",
+            with(logout_claims(&idp, "nonce"), |m| {
+                m.insert("nonce".into(), json!("n"));
+            }),
+        ),
+        (
+            "no event",
+            with(logout_claims(&idp, "event"), |m| {
+                m.remove("events");
+            }),
+        ),
+    ];
+    for (name, claims) in refused {
+        let (status, body) = post_logout(&s, &sign(&claims)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+    }
+
+    // The provider rotates to key b: a logout token under kid b is verified after a re-read;
+    // one by the dropped key a is refused from then on.
+    idp.set(|sc| sc.jwks = Some(json!({"keys": [Key::B.jwk(true)]})));
+    let rotated = Key::B.sign_logout(Some("b"), &logout_claims(&idp, "after-rotation"));
+    let (status, body) = post_logout(&s, &rotated).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post_logout(&s, &sign(&logout_claims(&idp, "dropped-key"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

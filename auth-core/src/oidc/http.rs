@@ -55,12 +55,28 @@ impl IdpHttp {
         Ok(Self { client })
     }
 
-    /// A GET returning (status, body), body capped.
-    pub(crate) async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), IdpHttpError> {
+    /// A GET, body capped.
+    pub(crate) async fn get(&self, url: &str) -> Result<Fetched, IdpHttpError> {
         let resp = self.client.get(url).header("accept", "application/json").send().await.map_err(describe)?;
         let status = resp.status().as_u16();
-        Ok((status, read_capped(resp).await?))
+        let cache_control = resp
+            .headers()
+            .get_all(reqwest::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cache_control = (!cache_control.is_empty()).then_some(cache_control);
+        Ok(Fetched { status, body: read_capped(resp).await?, cache_control })
     }
+}
+
+/// What a GET brought back.
+pub(crate) struct Fetched {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    /// The `Cache-Control` header(s), joined.
+    pub(crate) cache_control: Option<String>,
 }
 
 fn describe(e: reqwest::Error) -> IdpHttpError {

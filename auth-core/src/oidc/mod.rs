@@ -3,6 +3,7 @@
 //! back-channel logout. The openidconnect crate's types stay inside this module.
 
 mod http;
+mod jwks;
 mod sso;
 
 use std::sync::Arc;
@@ -22,13 +23,15 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use self::http::IdpHttp;
+use self::jwks::{Jwks, Keys};
 use crate::config::{AuthConfig, OidcProviderConfig, is_loopback_host};
 use crate::error::AuthError;
 use crate::secret::Secret;
 
 /// How long a login may take between the redirect to the IdP and the callback.
 pub(crate) const FLOW_TTL_SECS: i64 = 600;
-/// Least time between two discovery (or JWKS) attempts of one provider.
+/// Least time between two discovery attempts of one provider (the JWKS has its own policy,
+/// see [`jwks`]).
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 /// ID-token algorithms accepted: asymmetric only (no `none`, no HS*).
 const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 10] = [
@@ -49,9 +52,8 @@ type Client =
 
 /// What discovery found out about a provider.
 struct Discovered {
-    client: Client,
     issuer: String,
-    jwks: CoreJsonWebKeySet,
+    jwks: Arc<Jwks>,
     end_session_endpoint: Option<String>,
     metadata: CoreProviderMetadata,
 }
@@ -65,7 +67,7 @@ pub(crate) struct Provider {
     last_attempt: Mutex<Attempt>,
 }
 
-/// The last discovery/JWKS attempt, for backoff; its error is repeated while backing off.
+/// The last discovery attempt, for backoff; its error is repeated while backing off.
 #[derive(Default)]
 struct Attempt {
     at: Option<Instant>,
@@ -247,17 +249,17 @@ impl Provider {
 
     async fn discover(&self) -> Result<Discovered, AuthError> {
         let url = self.cfg.discovery_url.as_str();
-        let (status, body) = self.http.get(url).await.map_err(|e| {
+        let got = self.http.get(url).await.map_err(|e| {
             unavailable_because(
                 "discovery failed: the identity provider could not be reached",
                 format!("{}: {e}", self.cfg.id),
             )
         })?;
-        if status != 200 {
-            return Err(unavailable_because("discovery failed: the identity provider answered an error", status));
+        if got.status != 200 {
+            return Err(unavailable_because("discovery failed: the identity provider answered an error", got.status));
         }
         let raw: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| unavailable("the discovery document is not JSON"))?;
+            serde_json::from_slice(&got.body).map_err(|_| unavailable("the discovery document is not JSON"))?;
         let metadata: CoreProviderMetadata = serde_json::from_value(raw.clone())
             .map_err(|e| unavailable_because("the discovery document is invalid", e))?;
         let issuer = metadata.issuer().as_str().to_string();
@@ -280,26 +282,14 @@ impl Provider {
         if metadata.token_endpoint().is_none() {
             return Err(unavailable("the provider announces no token_endpoint"));
         }
-        let jwks = self.fetch_jwks(&metadata).await?;
-        let client = self.client(&metadata, &jwks);
-        Ok(Discovered { client, issuer, jwks, end_session_endpoint, metadata })
+        let jwks = Jwks::load(&self.cfg.id, metadata.jwks_uri().as_str(), self.http.clone()).await?;
+        Ok(Discovered { issuer, jwks, end_session_endpoint, metadata })
     }
 
-    async fn fetch_jwks(&self, metadata: &CoreProviderMetadata) -> Result<CoreJsonWebKeySet, AuthError> {
-        let (status, body) = self
-            .http
-            .get(metadata.jwks_uri().as_str())
-            .await
-            .map_err(|e| unavailable_because("the identity provider's keys (JWKS) could not be fetched", e))?;
-        if status != 200 {
-            return Err(unavailable_because("the identity provider's keys (JWKS) answered an error", status));
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| unavailable_because("the identity provider's keys (JWKS) are invalid", e))
-    }
-
-    fn client(&self, metadata: &CoreProviderMetadata, jwks: &CoreJsonWebKeySet) -> Client {
-        let md = metadata.clone().set_jwks(jwks.clone());
+    /// An openidconnect client for the discovered provider with these keys.
+    fn client(&self, d: &Discovered, keys: &Keys) -> Client {
+        let metadata = &d.metadata;
+        let md = metadata.clone().set_jwks(keys.set.clone());
         let client = CoreClient::from_provider_metadata(
             md,
             ClientId::new(self.cfg.client_id.clone()),
@@ -314,26 +304,6 @@ impl Provider {
         if post_only { client.set_auth_type(AuthType::RequestBody) } else { client }
     }
 
-    /// Re-reads the JWKS after an unknown `kid` (key rotation), at most once per few seconds.
-    async fn refresh_jwks(&self, current: &Discovered) -> Result<Arc<Discovered>, AuthError> {
-        let mut last = self.last_attempt.lock().await;
-        if last.at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
-            return Err(bad_token("unknown signing key (JWKS refreshed too recently)"));
-        }
-        last.at = Some(Instant::now());
-        let jwks = self.fetch_jwks(&current.metadata).await?;
-        let d = Arc::new(Discovered {
-            client: self.client(&current.metadata, &jwks),
-            issuer: current.issuer.clone(),
-            jwks,
-            end_session_endpoint: current.end_session_endpoint.clone(),
-            metadata: current.metadata.clone(),
-        });
-        *self.discovered.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&d));
-        tracing::info!(provider = %self.cfg.id, "OIDC JWKS refreshed");
-        Ok(d)
-    }
-
     /// The authorization URL and the flow to remember.
     pub(crate) async fn start(
         &self,
@@ -342,9 +312,9 @@ impl Provider {
         now: i64,
     ) -> Result<(String, Flow), AuthError> {
         let d = self.ensure().await?;
+        let client = self.client(&d, &d.jwks.current());
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = d
-            .client
+        let mut request = client
             .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
             .set_pkce_challenge(challenge);
         for scope in self.cfg.scopes.iter().filter(|s| s.as_str() != "openid") {
@@ -376,9 +346,9 @@ impl Provider {
 
     /// Redeems the code and validates everything (OIDC Core 3.1.3.7), returning the identity.
     pub(crate) async fn finish(&self, code: &str, flow: &Flow) -> Result<Identity, AuthError> {
-        let mut d = self.ensure().await?;
-        let request = d
-            .client
+        let d = self.ensure().await?;
+        let client = self.client(&d, &d.jwks.current());
+        let request = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| unavailable_because("the token endpoint is unusable", e))?
             .set_pkce_verifier(PkceCodeVerifier::new(flow.v.clone()));
@@ -393,27 +363,22 @@ impl Provider {
             }
         })?;
         let id_token = tokens.id_token().ok_or_else(|| bad_token("the token response holds no ID token"))?;
-        // Without a kid, the key must be unambiguous: one signing key in the JWKS, not "try each".
         let header = jwt_header(&id_token.to_string()).ok_or_else(|| bad_token("the ID token header is unreadable"))?;
-        if header.get("kid").is_none() && signing_keys(&d.jwks) > 1 {
+        let kid = match header.get("kid") {
+            None => None,
+            Some(serde_json::Value::String(kid)) => Some(kid.as_str()),
+            Some(_) => return Err(bad_token("the ID token's kid is not a string")),
+        };
+        // The keys that know this kid (re-read on an unknown one: key rotation).
+        let keys = d.jwks.keys_for(kid).await;
+        // Without a kid, the key must be unambiguous: one signing key in the JWKS, not "try each".
+        if kid.is_none() && signing_keys(&keys.set) > 1 {
             return Err(bad_token("the ID token names no kid and the provider publishes several keys"));
         }
+        let client = self.client(&d, &keys);
         let nonce = Nonce::new(flow.n.clone());
-        let claims = {
-            let verify = |d: &Discovered| -> Result<_, openidconnect::ClaimsVerificationError> {
-                let verifier = d.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
-                id_token.claims(&verifier, &nonce).cloned()
-            };
-            match verify(&d) {
-                Ok(c) => c,
-                Err(openidconnect::ClaimsVerificationError::SignatureVerification(e)) if self.may_be_rotation(&e) => {
-                    d = self.refresh_jwks(&d).await?;
-                    verify(&d).map_err(|e| bad_token(format!("ID token: {e}")))?
-                }
-                Err(e) => return Err(bad_token(format!("ID token: {e}"))),
-            }
-        };
-        let verifier = d.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+        let verifier = client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+        let claims = id_token.claims(&verifier, &nonce).map_err(|e| bad_token(format!("ID token: {e}")))?;
         // at_hash, when present, binds the access token to the ID token.
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token.signing_alg().map_err(|e| bad_token(format!("at_hash: {e}")))?;
@@ -448,7 +413,7 @@ impl Provider {
         };
         // UserInfo, when offered: its `sub` must be the ID token's.
         if let Ok(request) =
-            d.client.user_info(tokens.access_token().clone(), Some(SubjectIdentifier::new(identity.subject.clone())))
+            client.user_info(tokens.access_token().clone(), Some(SubjectIdentifier::new(identity.subject.clone())))
         {
             let info: CoreUserInfoClaims = request.request_async(&self.http).await.map_err(|e| match e {
                 openidconnect::UserInfoError::ClaimsVerification(e) => bad_token(format!("UserInfo: {e}")),
@@ -469,14 +434,6 @@ impl Provider {
         Ok(identity)
     }
 
-    fn may_be_rotation(&self, e: &openidconnect::SignatureVerificationError) -> bool {
-        matches!(
-            e,
-            openidconnect::SignatureVerificationError::NoMatchingKey
-                | openidconnect::SignatureVerificationError::AmbiguousKeyId(_)
-        )
-    }
-
     /// The RP-initiated logout URL for a session's ID token, if the IdP offers one.
     pub(crate) async fn logout_url(&self, id_token: &str, post_logout: &str) -> Option<String> {
         let d = self.ensure().await.ok()?;
@@ -488,12 +445,12 @@ impl Provider {
         Some(url.to_string())
     }
 
-    /// Validates a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.6); returns
-    /// (`sid`, `sub`, `jti`).
-    pub(crate) async fn verify_logout_token(
-        &self,
-        token: &str,
-    ) -> Result<(Option<String>, Option<String>, String), AuthError> {
+    /// Validates a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.6): signature by
+    /// the provider's keys (re-read on an unknown `kid`), `iss`, `aud`, `exp` (or, for
+    /// providers that send none, `iat` at most [`LOGOUT_IAT_WINDOW_SECS`] old), `iat` not in
+    /// the future, the back-channel event, `sub` or `sid`, no `nonce`, `typ` if set. Single
+    /// use is the caller's part (until [`LogoutToken::valid_until`]).
+    pub(crate) async fn verify_logout_token(&self, token: &str) -> Result<LogoutToken, AuthError> {
         let d = self.ensure().await?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::invalid("logout_token", "not a JWT"))?;
         use jsonwebtoken::Algorithm as A;
@@ -504,12 +461,11 @@ impl Provider {
         if !alg_ok || header.typ.as_deref().is_some_and(|t| t != "logout+jwt") {
             return Err(AuthError::invalid("logout_token", "unexpected algorithm or type"));
         }
-        let jwks_json = serde_json::to_value(&d.jwks).map_err(|_| AuthError::invalid("logout_token", "no keys"))?;
-        let set: jsonwebtoken::jwk::JwkSet =
-            serde_json::from_value(jwks_json).map_err(|_| AuthError::invalid("logout_token", "unusable JWKS"))?;
+        // The keys that know this kid (re-read on an unknown one: key rotation).
+        let keys = d.jwks.keys_for(header.kid.as_deref()).await;
         let candidates: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
-            Some(kid) => set.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid.as_str())).collect(),
-            None if set.keys.len() == 1 => set.keys.iter().collect(),
+            Some(kid) => keys.jwt.iter().filter(|k| k.common.key_id.as_deref() == Some(kid.as_str())).collect(),
+            None if keys.jwt.len() == 1 => keys.jwt.iter().collect(),
             None => Vec::new(),
         };
         let key = candidates.first().ok_or_else(|| AuthError::invalid("logout_token", "unknown signing key"))?;
@@ -518,11 +474,13 @@ impl Provider {
         let mut validation = jsonwebtoken::Validation::new(header.alg);
         validation.set_issuer(&[d.issuer.as_str()]);
         validation.set_audience(&[self.cfg.client_id.as_str()]);
+        // `exp` is checked when present; without it, the `iat` window below applies.
         validation.set_required_spec_claims(&["iss", "aud"]);
-        validation.leeway = 60;
+        validation.leeway = LEEWAY_SECS.unsigned_abs();
         #[derive(Deserialize)]
         struct LogoutClaims {
             iat: i64,
+            exp: Option<i64>,
             jti: String,
             events: serde_json::Map<String, serde_json::Value>,
             sub: Option<String>,
@@ -542,15 +500,45 @@ impl Provider {
         if c.sub.is_none() && c.sid.is_none() {
             return Err(AuthError::invalid("logout_token", "needs sub or sid"));
         }
-        if c.iat > chrono_now() + 60 {
+        let now = chrono_now();
+        if c.iat > now + LEEWAY_SECS {
             return Err(AuthError::invalid("logout_token", "iat is in the future"));
         }
-        Ok((c.sid, c.sub, c.jti))
+        let valid_until = logout_token_lifetime_end(c.iat, c.exp);
+        if now > valid_until {
+            return Err(AuthError::invalid("logout_token", "has no exp and its iat is too old"));
+        }
+        if c.jti.is_empty() || c.jti.len() > 256 {
+            return Err(AuthError::invalid("logout_token", "jti must be 1 to 256 characters"));
+        }
+        Ok(LogoutToken { sid: c.sid, sub: c.sub, jti: c.jti, valid_until })
     }
 
     pub(crate) fn issuer(&self) -> Option<String> {
         self.discovered.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|d| d.issuer.clone())
     }
+}
+
+/// Clock skew allowed on `iat` and `exp` of logout tokens.
+const LEEWAY_SECS: i64 = 60;
+/// How old a logout token without `exp` may be (its `iat`), in seconds.
+pub(crate) const LOGOUT_IAT_WINDOW_SECS: i64 = 300;
+
+/// A verified back-channel logout token.
+#[derive(Debug)]
+pub(crate) struct LogoutToken {
+    pub(crate) sid: Option<String>,
+    pub(crate) sub: Option<String>,
+    pub(crate) jti: String,
+    /// The last second (unix) at which the token could still be accepted; its `jti` must be
+    /// remembered until then.
+    pub(crate) valid_until: i64,
+}
+
+/// The last second a logout token is accepted: its `exp`, or `iat` + the window without one,
+/// plus the leeway.
+fn logout_token_lifetime_end(iat: i64, exp: Option<i64>) -> i64 {
+    exp.unwrap_or_else(|| iat.saturating_add(LOGOUT_IAT_WINDOW_SECS)).saturating_add(LEEWAY_SECS)
 }
 
 fn chrono_now() -> i64 {
@@ -588,4 +576,18 @@ fn jwt_payload(token: &str) -> Option<serde_json::Value> {
 /// SHA-256 of a state, hex, as stored for single use.
 pub(crate) fn state_hash(prefix: &str, state: &str) -> String {
     Sha256::digest([prefix.as_bytes(), state.as_bytes()].concat()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logout_token_lives_until_exp_or_the_iat_window() {
+        assert_eq!(logout_token_lifetime_end(1000, Some(5000)), 5000 + LEEWAY_SECS);
+        // A two-day token is remembered for two days, not a fixed day.
+        assert_eq!(logout_token_lifetime_end(0, Some(2 * 86_400)), 2 * 86_400 + LEEWAY_SECS);
+        assert_eq!(logout_token_lifetime_end(1000, None), 1000 + LOGOUT_IAT_WINDOW_SECS + LEEWAY_SECS);
+        assert_eq!(logout_token_lifetime_end(i64::MAX, None), i64::MAX);
+    }
 }

@@ -205,12 +205,15 @@ impl AuthService {
             .find(|p| p.cfg.issuer.trim_end_matches('/') == unverified_iss.trim_end_matches('/'))
             .cloned()
             .ok_or_else(|| AuthError::invalid("logout_token", "unknown issuer"))?;
-        let (sid, sub, jti) = provider.verify_logout_token(&token).await?;
+        let logout = provider.verify_logout_token(&token).await?;
         let issuer = provider.issuer().unwrap_or_else(|| provider.cfg.issuer.clone());
-        if !self.inner.store.consume_state(&state_hash(&format!("jti:{issuer}:"), &jti), now() + 86_400).await? {
+        // The jti is remembered for as long as the token could be accepted (OIDC Back-Channel
+        // Logout 1.0 §2.6 step 9), so a replay is refused for the token's whole lifetime.
+        let used = state_hash(&format!("jti:{issuer}:"), &logout.jti);
+        if !self.inner.store.consume_state(&used, logout.valid_until.saturating_add(1)).await? {
             return Err(AuthError::invalid("logout_token", "already used"));
         }
-        let ended = self.inner.store.revoke_idp_sessions(&issuer, sid.as_deref(), sub.as_deref()).await?;
+        let ended = self.inner.store.revoke_idp_sessions(&issuer, logout.sid.as_deref(), logout.sub.as_deref()).await?;
         for id in &ended {
             self.inner.cache.revoke(id);
         }
