@@ -4,7 +4,8 @@
 //                [--alg RS256|ES256] [--client-id ID] [--client-secret S]
 //
 // Prints "ready" once listening. Sign-in is non-interactive: every interaction signs in the
-// account last set with POST /__test/login-as {"sub", "email", "email_verified", "name"}.
+// account last set with POST /__test/login-as {"sub", "email", "email_verified", "name", "groups"}
+// (`groups`, scope profile, reaches UserInfo: oidc-provider keeps ID tokens of the code flow lean).
 // Key rotation keeps the provider instance (a rebuilt one loses its sessions):
 //   POST /__test/rotate          new signing keys (new kids) sign from now on; the old ones stay
 //                                published;
@@ -61,10 +62,11 @@ function configuration(jwks) {
       if (!a) return undefined;
       // email_verified null: the claim is left out (as Entra ID does).
       const claims = { sub, email: a.email, name: a.name };
+      if (Array.isArray(a.groups)) claims.groups = a.groups;
       if (a.email_verified !== null && a.email_verified !== undefined) claims.email_verified = a.email_verified;
       return { accountId: sub, claims: async () => claims };
     },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
     features: {
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: true },
@@ -126,7 +128,7 @@ function json(req) {
 const server = createServer(async (req, res) => {
   try {
     if (req.method === 'POST' && req.url === '/__test/login-as') {
-      account = { ...account, ...(await json(req)) };
+      account = { ...account, groups: undefined, ...(await json(req)) };
       res.writeHead(204).end();
       return;
     }

@@ -77,6 +77,8 @@ delegate! {
     fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
     fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
     fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>>;
+    fn add_member(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<bool>;
     fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
     fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>>;
     fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()>;

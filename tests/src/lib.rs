@@ -311,8 +311,20 @@ impl Idp {
 
     /// Like [`login_as`](Self::login_as); `verified: None` leaves `email_verified` out.
     pub async fn login_as_claims(&self, sub: &str, email: &str, verified: Option<bool>) {
-        let body =
-            serde_json::json!({"sub": sub, "email": email, "email_verified": verified, "name": format!("User {sub}")});
+        self.login_as_json(
+            serde_json::json!({"sub": sub, "email": email, "email_verified": verified, "name": format!("User {sub}")}),
+        )
+        .await;
+    }
+
+    /// Like [`login_as`](Self::login_as) (verified), with a `groups` claim in UserInfo.
+    pub async fn login_as_groups(&self, sub: &str, email: &str, groups: &[&str]) {
+        self.login_as_json(serde_json::json!({"sub": sub, "email": email, "email_verified": true,
+            "name": format!("User {sub}"), "groups": groups}))
+            .await;
+    }
+
+    async fn login_as_json(&self, body: Value) {
         let r = Client::new().post(format!("{}/__test/login-as", self.issuer)).json(&body).send().await.expect("idp");
         assert!(r.status().is_success());
     }

@@ -19,6 +19,8 @@ both!(
     idp_down_at_startup_recovers,
     several_providers,
     missing_email_verified_claim,
+    group_claims_map_to_roles,
+    role_mapping_never_removes_the_last_admin,
 );
 
 /// An app configured for an IdP on a fresh port, and that IdP (started after the app, so
@@ -497,4 +499,61 @@ async fn missing_email_verified_claim(a: Adapter) {
     let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
     assert!(w.session.is_none(), "an assumed-verified email must not take over an existing account");
     assert_eq!(w.status, StatusCode::FORBIDDEN);
+}
+
+const ROLE_MAPPING: &str = "  roleClaim: groups\n  adminValues: [app-admins]\n  memberValues: [app-users, staff]\n";
+
+/// The role of the only organization in `/me`, or `None` without one.
+async fn role_in(s: &TestServer, token: &str, org: &str) -> Option<String> {
+    let me = json(s.get("/api/v1/auth/me", Some(token)).await).await;
+    me["organizations"].as_array()?.iter().find(|o| o["id"] == org).and_then(|o| o["role"].as_str().map(str::to_string))
+}
+
+async fn sso_groups(s: &TestServer, idp: &Idp, sub: &str, groups: &[&str]) -> String {
+    idp.login_as_groups(sub, &format!("{sub}@example.com"), groups).await;
+    let w = walk(&browser(), &s.url("/api/v1/auth/login/oidc"), &s.base, &idp.issuer).await;
+    w.session.clone().unwrap_or_else(|| panic!("{sub} with {groups:?}: {w:?}"))
+}
+
+async fn group_claims_map_to_roles(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", ROLE_MAPPING).await;
+    let (owner, org) = s.first_admin().await;
+    // Each login applies the claim (from UserInfo here) to the instance's first organization.
+    let bob = sso_groups(&s, &idp, "bob", &["staff"]).await;
+    assert_eq!(role_in(&s, &bob, &org).await.as_deref(), Some("member"));
+    let bob2 = sso_groups(&s, &idp, "bob", &["other", "app-admins"]).await;
+    assert_eq!(role_in(&s, &bob2, &org).await.as_deref(), Some("admin"));
+    // The group is removed at the IdP: demoted at the next login, and the older session sees it.
+    let bob3 = sso_groups(&s, &idp, "bob", &["app-users"]).await;
+    assert_eq!(role_in(&s, &bob3, &org).await.as_deref(), Some("member"));
+    assert_eq!(role_in(&s, &bob2, &org).await.as_deref(), Some("member"), "an older session is demoted too");
+    assert_eq!(s.get(&format!("/api/orgs/{org}/admin"), Some(&bob2)).await.status(), StatusCode::FORBIDDEN);
+    // No mapped group: the membership ends (the sign-in itself still works).
+    let bob4 = sso_groups(&s, &idp, "bob", &[]).await;
+    assert_eq!(role_in(&s, &bob4, &org).await, None);
+    let members = json(s.get(&format!("/api/v1/auth/organizations/{org}/members"), Some(&owner)).await).await;
+    assert_eq!(members.as_array().map(Vec::len), Some(1), "{members}");
+    // Back in a group: a member again.
+    let bob5 = sso_groups(&s, &idp, "bob", &["staff"]).await;
+    assert_eq!(role_in(&s, &bob5, &org).await.as_deref(), Some("member"));
+    // A password account is never touched by the mapping.
+    assert_eq!(role_in(&s, &owner, &org).await.as_deref(), Some("admin"));
+}
+
+async fn role_mapping_never_removes_the_last_admin(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", ROLE_MAPPING).await;
+    // The first user (through SSO) creates the organization and is its only admin ...
+    let alice = sso_groups(&s, &idp, "alice", &["app-admins"]).await;
+    let me = json(s.get("/api/v1/auth/me", Some(&alice)).await).await;
+    let org = me["organizations"][0]["id"].as_str().expect("org").to_string();
+    assert_eq!(me["organizations"][0]["role"], "admin");
+    // ... and stays admin when the IdP no longer says so: the organization keeps an admin.
+    let alice = sso_groups(&s, &idp, "alice", &["staff"]).await;
+    assert_eq!(role_in(&s, &alice, &org).await.as_deref(), Some("admin"));
+    let alice = sso_groups(&s, &idp, "alice", &[]).await;
+    assert_eq!(role_in(&s, &alice, &org).await.as_deref(), Some("admin"));
+    // Once another admin exists, the demotion happens.
+    let _bob = sso_groups(&s, &idp, "bob", &["app-admins"]).await;
+    let alice = sso_groups(&s, &idp, "alice", &["staff"]).await;
+    assert_eq!(role_in(&s, &alice, &org).await.as_deref(), Some("member"));
 }

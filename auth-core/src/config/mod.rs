@@ -358,6 +358,29 @@ pub struct OidcProviderConfig {
     /// omits it). Allows creating accounts and joining invitations; never links an existing
     /// account. Defaults to `false`.
     pub assume_email_verified: bool,
+    /// Organization membership and role from a claim of the IdP, applied at every login
+    /// (`roleClaim`, `adminValues`, `memberValues`, `organization`). Defaults to none: roles
+    /// are managed in the app only.
+    pub role_mapping: Option<RoleMapping>,
+}
+
+/// Who a user is in one organization, from a claim of the provider (`oidc.providers[].roleClaim`
+/// and its companions), applied at every login.
+///
+/// A value in `admin_values` makes the user an admin, else one in `member_values` a member,
+/// else the user loses the membership. The organization never loses its last admin: a
+/// demotion or removal that would do that is skipped (and logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleMapping {
+    /// The claim, in the ID token or else in UserInfo: a string or a list of strings. Dots
+    /// descend into objects (`realm_access.roles`) when no top-level claim has the whole name.
+    pub claim: String,
+    /// Values that make the user an admin.
+    pub admin_values: Vec<String>,
+    /// Values that make the user a member.
+    pub member_values: Vec<String>,
+    /// The organization, by id or exact name. Defaults to the instance's first organization.
+    pub organization: Option<String>,
 }
 
 impl OidcProviderConfig {
@@ -384,6 +407,7 @@ impl OidcProviderConfig {
             verify_ssl: true,
             ca_cert_file: None,
             assume_email_verified: false,
+            role_mapping: None,
         })
     }
 }

@@ -101,6 +101,10 @@ pub(crate) struct RawOidcProvider {
     pub(crate) ca_cert_file: Option<PathBuf>,
     #[serde(default, deserialize_with = "flex_bool")]
     pub(crate) assume_email_verified: Option<bool>,
+    pub(crate) role_claim: Option<String>,
+    pub(crate) admin_values: Option<Vec<String>>,
+    pub(crate) member_values: Option<Vec<String>>,
+    pub(crate) organization: Option<String>,
 }
 
 /// `oidc.*`: the seed's single provider, written inline, plus `providers`.
@@ -120,6 +124,10 @@ pub(crate) struct RawOidc {
     pub(crate) ca_cert_file: Option<PathBuf>,
     #[serde(default, deserialize_with = "flex_bool")]
     pub(crate) assume_email_verified: Option<bool>,
+    pub(crate) role_claim: Option<String>,
+    pub(crate) admin_values: Option<Vec<String>>,
+    pub(crate) member_values: Option<Vec<String>>,
+    pub(crate) organization: Option<String>,
     pub(crate) providers: Option<Vec<RawOidcProvider>>,
 }
 
@@ -136,6 +144,10 @@ impl RawOidc {
             verify_ssl: self.verify_ssl,
             ca_cert_file: self.ca_cert_file,
             assume_email_verified: self.assume_email_verified,
+            role_claim: self.role_claim,
+            admin_values: self.admin_values,
+            member_values: self.member_values,
+            organization: self.organization,
         };
         (single, self.providers.unwrap_or_default())
     }

@@ -15,8 +15,8 @@ use super::load::LoadOptions;
 use super::raw::{RawBasicAuth, RawConfig, RawEnv, RawOidcProvider, parse_bool};
 use super::{
     Argon2Params, AuthConfig, BasicAuthConfig, ConfigError, ConfigErrors, DISCOVERY_SUFFIX, JwtSecretSource,
-    K8S_SECRET_KEY, MIN_SECRET_BYTES, OidcProviderConfig, SessionConfig, SmtpConfig, SmtpSecurity, ThrottleConfig,
-    UiConfig,
+    K8S_SECRET_KEY, MIN_SECRET_BYTES, OidcProviderConfig, RoleMapping, SessionConfig, SmtpConfig, SmtpSecurity,
+    ThrottleConfig, UiConfig,
 };
 use crate::secret::Secret;
 
@@ -259,6 +259,26 @@ fn provider(p: RawOidcProvider, at: &str, verify_env: Option<bool>, e: &mut Erro
     set(&mut out.verify_ssl, verify_env.or(p.verify_ssl));
     out.ca_cert_file = p.ca_cert_file;
     set(&mut out.assume_email_verified, p.assume_email_verified);
+    match p.role_claim {
+        Some(claim) => {
+            out.role_mapping = Some(RoleMapping {
+                claim,
+                admin_values: p.admin_values.unwrap_or_default(),
+                member_values: p.member_values.unwrap_or_default(),
+                organization: p.organization,
+            });
+        }
+        None => {
+            let orphans = [
+                ("adminValues", p.admin_values.is_some()),
+                ("memberValues", p.member_values.is_some()),
+                ("organization", p.organization.is_some()),
+            ];
+            for (key, _) in orphans.iter().filter(|(_, set)| *set) {
+                e.at(&format!("{at}.{key}"), "needs roleClaim (the claim whose values it maps)");
+            }
+        }
+    }
     Some(out)
 }
 
@@ -456,6 +476,32 @@ fn check_provider(p: &OidcProviderConfig, at: &str, id_taken: bool, e: &mut Erro
     {
         e.at(&format!("{at}.caCertFile"), format!("{} is not a readable file", ca.display()));
     }
+    if let Some(m) = &p.role_mapping {
+        check_role_mapping(m, at, e);
+    }
+}
+
+fn check_role_mapping(m: &RoleMapping, at: &str, e: &mut Errors) {
+    let usable = |v: &str| !v.trim().is_empty() && v.len() <= 256 && !v.chars().any(char::is_control);
+    if !usable(&m.claim) {
+        e.at(&format!("{at}.roleClaim"), "must be a claim name (1 to 256 characters)");
+    }
+    if m.admin_values.is_empty() && m.member_values.is_empty() {
+        e.at(&format!("{at}.roleClaim"), "needs adminValues or memberValues (the values that map to a role)");
+    }
+    for (key, values) in [("adminValues", &m.admin_values), ("memberValues", &m.member_values)] {
+        if let Some(bad) = values.iter().find(|v| !usable(v)) {
+            e.at(&format!("{at}.{key}"), format!("{bad:?} is not a usable value (1 to 256 characters)"));
+        }
+    }
+    if let Some(both) = m.admin_values.iter().find(|v| m.member_values.contains(v)) {
+        e.at(&format!("{at}.memberValues"), format!("{both:?} is also in adminValues"));
+    }
+    if let Some(org) = &m.organization
+        && !usable(org)
+    {
+        e.at(&format!("{at}.organization"), "must be an organization id or name");
+    }
 }
 
 fn check_ui(ui: &UiConfig, e: &mut Errors) {
@@ -622,6 +668,36 @@ backend:
         assert!(!paths.contains(&"backend.config.oidc.discoveryUrl"), "issuer-like URL is accepted: {paths:?}");
         let secret_err = errs.0.iter().find(|e| e.path.ends_with("jwtSecret")).map(|e| e.message.clone());
         assert!(!secret_err.unwrap_or_default().contains("short"), "never quote a secret");
+    }
+
+    #[test]
+    fn role_mappings_are_checked() {
+        let base = "oidc:\n  providers:\n    - id: corp\n      clientId: c\n      clientSecret: s\n      discoveryUrl: https://idp.example.com\n";
+        let ok = format!(
+            "{base}      roleClaim: realm_access.roles\n      adminValues: [admins]\n      organization: Acme\n"
+        );
+        let c = load(&ok, &[]).expect("valid");
+        let m = c.oidc[0].role_mapping.clone().expect("mapping");
+        assert_eq!(
+            (m.claim.as_str(), m.admin_values, m.organization.as_deref()),
+            ("realm_access.roles", vec!["admins".to_string()], Some("Acme"))
+        );
+        assert!(m.member_values.is_empty());
+        let cases = [
+            ("      roleClaim: groups\n", "oidc.providers[0].roleClaim"),
+            ("      adminValues: [a]\n", "oidc.providers[0].adminValues"),
+            ("      organization: Acme\n", "oidc.providers[0].organization"),
+            (
+                "      roleClaim: groups\n      adminValues: [a]\n      memberValues: [a]\n",
+                "oidc.providers[0].memberValues",
+            ),
+            ("      roleClaim: groups\n      adminValues: [\"\"]\n", "oidc.providers[0].adminValues"),
+            ("      roleClaim: \"\"\n      adminValues: [a]\n", "oidc.providers[0].roleClaim"),
+        ];
+        for (extra, path) in cases {
+            let errs = load(&format!("{base}{extra}"), &[]).expect_err(extra);
+            assert_eq!(paths(&errs), vec![path], "{extra}: {errs:?}");
+        }
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreGenderClaim, CoreJsonWebKeySet,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
     AccessTokenHash, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
@@ -106,6 +106,9 @@ pub(crate) struct Identity {
     /// The IdP sent no `email_verified` and the provider is configured to assume it.
     pub(crate) email_assumed_verified: bool,
     pub(crate) name: Option<String>,
+    /// The values of the provider's `roleClaim` (ID token, else UserInfo); empty when the
+    /// claim is absent or no mapping is configured.
+    pub(crate) role_values: Vec<String>,
     pub(crate) idp_sid: Option<String>,
     pub(crate) id_token: String,
 }
@@ -399,7 +402,10 @@ impl Provider {
             return Err(bad_token("iat is in the future"));
         }
         let raw = id_token.to_string();
-        let idp_sid = jwt_payload(&raw).and_then(|p| p.get("sid").and_then(|v| v.as_str()).map(str::to_string));
+        let payload = jwt_payload(&raw).unwrap_or_default();
+        let idp_sid = payload.get("sid").and_then(|v| v.as_str()).map(str::to_string);
+        let role_claim = self.cfg.role_mapping.as_ref().map(|m| m.claim.as_str());
+        let mut role_values = role_claim.and_then(|c| claim_values(&payload, c));
         let mut identity = Identity {
             provider: self.cfg.id.clone(),
             issuer: d.issuer.clone(),
@@ -408,6 +414,7 @@ impl Provider {
             email_verified: claims.email_verified() == Some(true),
             email_assumed_verified: claims.email_verified().is_none() && self.cfg.assume_email_verified,
             name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
+            role_values: Vec::new(),
             idp_sid,
             id_token: raw,
         };
@@ -415,7 +422,7 @@ impl Provider {
         if let Ok(request) =
             client.user_info(tokens.access_token().clone(), Some(SubjectIdentifier::new(identity.subject.clone())))
         {
-            let info: CoreUserInfoClaims = request.request_async(&self.http).await.map_err(|e| match e {
+            let info: UserInfo = request.request_async(&self.http).await.map_err(|e| match e {
                 openidconnect::UserInfoError::ClaimsVerification(e) => bad_token(format!("UserInfo: {e}")),
                 other => {
                     tracing::warn!(provider = %self.cfg.id, error = %other, "UserInfo request failed");
@@ -430,7 +437,17 @@ impl Provider {
             if identity.name.is_none() {
                 identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string());
             }
+            if role_values.is_none()
+                && let Some(claim) = role_claim
+            {
+                let extra = serde_json::Value::Object(info.additional_claims().rest.clone());
+                role_values = claim_values(&extra, claim);
+            }
         }
+        if let Some(claim) = role_claim {
+            tracing::debug!(provider = %self.cfg.id, claim, values = ?role_values, "OIDC role claim");
+        }
+        identity.role_values = role_values.unwrap_or_default();
         Ok(identity)
     }
 
@@ -545,6 +562,32 @@ fn chrono_now() -> i64 {
     crate::time::now()
 }
 
+/// Every claim of a UserInfo answer beyond the standard ones (for `roleClaim`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AnyClaims {
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl openidconnect::AdditionalClaims for AnyClaims {}
+
+type UserInfo = openidconnect::UserInfoClaims<AnyClaims, CoreGenderClaim>;
+
+/// The string values of claim `name` in `claims`: a string, or the strings of a list. The
+/// whole name is looked up first; else dots descend into objects (`realm_access.roles`).
+/// `None` when absent; a claim of another type counts as no values.
+fn claim_values(claims: &serde_json::Value, name: &str) -> Option<Vec<String>> {
+    let value = claims.get(name).or_else(|| name.split('.').try_fold(claims, |v, key| v.get(key)))?;
+    Some(match value {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => {
+            tracing::warn!(claim = name, "the role claim is neither a string nor a list of strings");
+            Vec::new()
+        }
+    })
+}
+
 /// The header of a JWT as JSON (not verified).
 fn jwt_header(token: &str) -> Option<serde_json::Value> {
     use base64::Engine as _;
@@ -581,6 +624,24 @@ pub(crate) fn state_hash(prefix: &str, state: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_claims_are_strings_lists_or_paths() {
+        let claims = serde_json::json!({
+            "groups": ["staff", "admins", 7],
+            "role": "owner",
+            "realm_access": {"roles": ["app-admin"]},
+            "https://example.com/roles": ["ns"],
+            "weird": {"a": 1},
+        });
+        assert_eq!(claim_values(&claims, "groups"), Some(vec!["staff".to_string(), "admins".to_string()]));
+        assert_eq!(claim_values(&claims, "role"), Some(vec!["owner".to_string()]));
+        assert_eq!(claim_values(&claims, "realm_access.roles"), Some(vec!["app-admin".to_string()]));
+        assert_eq!(claim_values(&claims, "https://example.com/roles"), Some(vec!["ns".to_string()]));
+        assert_eq!(claim_values(&claims, "weird"), Some(vec![]));
+        assert_eq!(claim_values(&claims, "missing"), None);
+        assert_eq!(claim_values(&claims, "realm_access.missing"), None);
+    }
 
     #[test]
     fn a_logout_token_lives_until_exp_or_the_iat_window() {

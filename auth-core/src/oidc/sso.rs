@@ -3,6 +3,7 @@
 use subtle::ConstantTimeEq;
 
 use crate::accounts::clean_name;
+use crate::config::RoleMapping;
 use crate::email::Email;
 use crate::error::AuthError;
 use crate::http::safe_return_to;
@@ -10,7 +11,7 @@ use crate::http::{AuthResponse, RequestView};
 use crate::oidc::{FLOW_TTL_SECS, Identity, state_hash};
 use crate::service::{AuthService, IssuedSession};
 use crate::session::CurrentUser;
-use crate::store::{AuthMethod, NewUser, OidcSession, StoreError, UserRecord};
+use crate::store::{AuthMethod, NewUser, OidcSession, Role, StoreError, StoreResult, UserRecord};
 use crate::time::now;
 
 fn oidc_off() -> AuthError {
@@ -58,7 +59,7 @@ impl AuthService {
         let code =
             req.query_param("code").filter(|c| !c.is_empty()).ok_or_else(|| AuthError::invalid("code", "missing"))?;
         let identity = provider.finish(&code, &flow).await?;
-        let session = self.oidc_sign_in(req, identity, flow.i.as_deref()).await?;
+        let session = self.oidc_sign_in(req, identity, provider.cfg.role_mapping.as_ref(), flow.i.as_deref()).await?;
         Ok(AuthResponse::redirect(302, &flow.r).with_header("set-cookie", session.cookie))
     }
 
@@ -67,6 +68,7 @@ impl AuthService {
         &self,
         req: &RequestView<'_>,
         id: Identity,
+        mapping: Option<&RoleMapping>,
         invitation: Option<&str>,
     ) -> Result<IssuedSession, AuthError> {
         let store = &self.inner.store;
@@ -92,6 +94,9 @@ impl AuthService {
         {
             tracing::warn!(invitation_id = %inv.id, "invitation not accepted: it is for another email address");
         }
+        if let Some(mapping) = mapping {
+            self.apply_role_mapping(&id, mapping, &user).await?;
+        }
         let session = self.start_session(req, &user, AuthMethod::Oidc).await?;
         store
             .set_oidc_session(
@@ -107,6 +112,63 @@ impl AuthService {
             .await?;
         tracing::info!(target: "auth::audit", event = "login", user_id = %user.id, method = "oidc", provider = %id.provider);
         Ok(session)
+    }
+
+    /// Makes the user's membership in the mapped organization what the provider's claim says
+    /// (see [`RoleMapping`]); never leaves the organization without an admin.
+    async fn apply_role_mapping(&self, id: &Identity, m: &RoleMapping, user: &UserRecord) -> Result<(), AuthError> {
+        let store = &self.inner.store;
+        let found = store.find_organizations(m.organization.as_deref()).await?;
+        let org = match m.organization.as_deref() {
+            None => match found.first() {
+                Some(org) => org,
+                // No organization yet: nothing to map into.
+                None => return Ok(()),
+            },
+            Some(key) => match (found.iter().find(|o| o.id == key), found.as_slice()) {
+                (Some(org), _) | (None, [org]) => org,
+                (None, []) => {
+                    tracing::error!(provider = %id.provider, organization = key, "oidc role mapping: no such organization");
+                    return Err(AuthError::Forbidden(format!(
+                        "sign-in refused: the role mapping of this provider names the organization {key:?}, which                          does not exist; an administrator must fix oidc.providers[].organization"
+                    )));
+                }
+                (None, _) => {
+                    tracing::error!(provider = %id.provider, organization = key, "oidc role mapping: several organizations have this name");
+                    return Err(AuthError::Forbidden(format!(
+                        "sign-in refused: several organizations are named {key:?}; an administrator must name the \
+                         organization by its id in oidc.providers[].organization"
+                    )));
+                }
+            },
+        };
+        let has = |values: &[String]| id.role_values.iter().any(|v| values.contains(v));
+        let want = if has(&m.admin_values) {
+            Some(Role::Admin)
+        } else if has(&m.member_values) {
+            Some(Role::Member)
+        } else {
+            None
+        };
+        let have = store.member_role(&org.id, &user.id).await?;
+        let (org_id, user_id) = (org.id.as_str(), user.id.as_str());
+        let changed = match (have, want) {
+            (None, Some(role)) => store.add_member(org_id, user_id, role).await?,
+            (Some(have), Some(role)) if have != role => {
+                kept_last_admin(store.set_member_role(org_id, user_id, role).await, org_id, user_id)?
+            }
+            (Some(_), None) => kept_last_admin(store.remove_member(org_id, user_id).await, org_id, user_id)?,
+            _ => false,
+        };
+        if changed {
+            let role = want.map_or("none", Role::as_str);
+            tracing::info!(target: "auth::audit", event = "role_mapped", org_id, user_id, role, provider = %id.provider);
+            // The user's other sessions re-read their memberships on their next request here.
+            for sid in store.live_session_ids(user_id).await? {
+                self.inner.cache.forget(&sid);
+            }
+        }
+        Ok(())
     }
 
     /// First login of an identity: link a verified email to its account, or create one.
@@ -219,5 +281,19 @@ impl AuthService {
         }
         tracing::info!(target: "auth::audit", event = "backchannel_logout", provider = %provider.cfg.id, sessions_ended = ended.len());
         Ok(AuthResponse::empty(200))
+    }
+}
+
+/// A role change the store refused because the organization would lose its last admin: the
+/// admin stays (logged), the sign-in goes on. `Ok(true)` when the change was made.
+fn kept_last_admin(result: StoreResult<()>, org_id: &str, user_id: &str) -> Result<bool, AuthError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => {
+            tracing::warn!(target: "auth::audit", event = "role_mapping_kept_last_admin", org_id, user_id);
+            Ok(false)
+        }
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }

@@ -323,6 +323,12 @@ pub trait Store: Send + Sync + 'static {
     async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
     /// Removes a member; [`StoreError::Conflict`] for the last admin.
     async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Organizations by id or exact name (several may share a name); with `None`, the first
+    /// organization ever created (the instance's own), if any.
+    async fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>>;
+    /// Makes a user a member with `role` unless they already are one (then nothing changes);
+    /// `true` when the membership was created.
+    async fn add_member(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<bool>;
     /// Stores an invitation, revoking any pending one for the same organization and email.
     async fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
     /// Pending (not accepted, revoked or expired) invitations of an organization.

@@ -353,6 +353,42 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(unavailable)
     }
 
+    async fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>> {
+        let rows: Vec<(String, String)> = match id_or_name {
+            None => sqlx::query_as("SELECT id, name FROM organizations ORDER BY created_at, rowid LIMIT 1")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?,
+            Some(key) => sqlx::query_as(
+                "SELECT id, name FROM organizations WHERE id = ? OR name = ? ORDER BY created_at, rowid LIMIT 16",
+            )
+            .bind(key)
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?,
+        };
+        Ok(rows.into_iter().map(|(id, name)| Organization { id, name }).collect())
+    }
+
+    async fn add_member(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (org_id, user_id) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::NotFound,
+            _ => unavailable(e),
+        })?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn create_invitation(&self, inv: &NewInvitation) -> StoreResult<InvitationRecord> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
         let ts = now();
