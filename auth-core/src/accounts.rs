@@ -22,6 +22,14 @@ impl AuthService {
         }
     }
 
+    /// Password sign-in and signup are refused for a domain whose provider is enforced.
+    pub(crate) fn check_password_allowed(&self, email: &Email) -> Result<(), AuthError> {
+        match self.inner.config.provider_for_domain(email.domain()) {
+            Some(p) if p.enforce => Err(AuthError::SsoRequired(p.display_name.clone())),
+            _ => Ok(()),
+        }
+    }
+
     /// `POST /signup`: the first admin (exactly once), later only with open signup.
     pub(crate) async fn signup(
         &self,
@@ -36,6 +44,7 @@ impl AuthService {
         }
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
+        self.check_password_allowed(&email)?;
         let name = clean_name("name", name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("")))?;
         let org_name = match organization {
             Some(o) => clean_name("organization", o)?,
@@ -90,6 +99,7 @@ impl AuthService {
         }
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
+        self.check_password_allowed(&email)?;
         // Reserved before hashing (see `crate::throttle`); released uncounted on an early return.
         let via = self.throttle_via(req, email.as_str());
         let attempt = self

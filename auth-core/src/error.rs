@@ -24,6 +24,10 @@ pub enum AuthError {
     /// Self-service signup is closed; an invitation is needed.
     #[error("signup is closed; ask an administrator for an invitation")]
     SignupClosed,
+    /// Password sign-in for an address whose domain must sign in with a provider
+    /// (`oidc.providers[].enforce`): 403 `sso_required`. Holds the provider's display name.
+    #[error("addresses of this domain sign in with {0}: use \"Sign in with {0}\"")]
+    SsoRequired(String),
     /// A cross-site request carried the session cookie.
     #[error("cross-site request refused")]
     CsrfRejected,
@@ -85,6 +89,7 @@ impl AuthError {
             Self::Forbidden(_) => "forbidden",
             Self::EmailDomainNotAllowed => "email_domain_not_allowed",
             Self::SignupClosed => "signup_closed",
+            Self::SsoRequired(_) => "sso_required",
             Self::CsrfRejected => "csrf_rejected",
             Self::InvalidRequest { .. } => "invalid_request",
             Self::NotFound(_) => "not_found",
@@ -103,7 +108,11 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials | Self::IdTokenRejected(_) => 401,
-            Self::Forbidden(_) | Self::EmailDomainNotAllowed | Self::SignupClosed | Self::CsrfRejected => 403,
+            Self::Forbidden(_)
+            | Self::EmailDomainNotAllowed
+            | Self::SignupClosed
+            | Self::SsoRequired(_)
+            | Self::CsrfRejected => 403,
             Self::InvalidRequest { .. } => 400,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,

@@ -210,6 +210,9 @@ impl AuthService {
                 if !self.config().basic_auth.enabled {
                     return Err(AuthError::Forbidden("sign in with SSO, then accept the invitation".into()));
                 }
+                if let Ok(email) = Email::parse(&inv.email) {
+                    self.check_password_allowed(&email)?;
+                }
                 if self.inner.store.find_user_by_email(&inv.email).await?.is_some() {
                     return Err(AuthError::Conflict("an account with this email exists: sign in, then accept".into()));
                 }

@@ -21,6 +21,7 @@ both!(
     missing_email_verified_claim,
     group_claims_map_to_roles,
     role_mapping_never_removes_the_last_admin,
+    providers_by_email_domain,
 );
 
 /// An app configured for an IdP on a fresh port, and that IdP (started after the app, so
@@ -556,4 +557,104 @@ async fn role_mapping_never_removes_the_last_admin(a: Adapter) {
     let _bob = sso_groups(&s, &idp, "bob", &["app-admins"]).await;
     let alice = sso_groups(&s, &idp, "alice", &["staff"]).await;
     assert_eq!(role_in(&s, &alice, &org).await.as_deref(), Some("member"));
+}
+
+async fn providers_by_email_domain(a: Adapter) {
+    let (p1, p2) = (free_port(), free_port());
+    let provider = |id: &str, port: u16, extra: &str| {
+        format!(
+            "    - id: {id}\n      displayName: {id} SSO\n      clientId: {}\n      clientSecret: {}\n      \
+             discoveryUrl: http://127.0.0.1:{port}/.well-known/openid-configuration\n{extra}",
+            auth_tests::IDP_CLIENT_ID,
+            auth_tests::IDP_CLIENT_SECRET
+        )
+    };
+    let yaml = format!(
+        "oidc:\n  providers:\n{}{}",
+        provider("corp", p1, "      domains: [corp.example]\n      enforce: true\n"),
+        provider("partner", p2, "      domains: [partner.example, Partner2.example]\n")
+    );
+    let s = TestServer::start(a, &yaml).await;
+    let corp = Idp::start(p1, &s.base, "RS256");
+    let partner = Idp::start(p2, &s.base, "RS256");
+    wait_for_oidc(&s).await;
+    let (admin, org) = s.first_admin().await;
+    let page = s.get("/login?return_to=%2Fapi%2Fhello", None).await.text().await.expect("html");
+    assert!(page.contains("Continue with email") && page.contains("name=\"login_hint\""), "{page}");
+    assert!(page.contains("action=\"/api/v1/auth/login/oidc\""), "{page}");
+
+    // The domain picks the provider, and the address goes along as login_hint.
+    let server = &s;
+    let go = |hint: &str| {
+        let path = format!("/api/v1/auth/login/oidc?login_hint={hint}");
+        async move { server.get(&path, None).await }
+    };
+    let r = go("pat%40partner.example").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().expect("ascii").to_string();
+    assert!(location.starts_with(&partner.issuer), "{location}");
+    assert!(location.contains("login_hint=pat%40partner.example"), "{location}");
+    let r = go("Kim%40PARTNER2.example").await;
+    assert!(r.headers()["location"].to_str().expect("ascii").starts_with(&partner.issuer));
+    let r = go("ceo%40corp.example").await;
+    assert!(r.headers()["location"].to_str().expect("ascii").starts_with(&corp.issuer));
+    // An explicit provider wins; an unknown domain or a non-address is a clear 400.
+    let r = s.get("/api/v1/auth/login/oidc?provider=corp&login_hint=pat%40partner.example", None).await;
+    assert!(r.headers()["location"].to_str().expect("ascii").starts_with(&corp.issuer));
+    for bad in ["who%40elsewhere.example", "not-an-address", "a%40b%40corp.example"] {
+        let r = go(bad).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body = json(r).await;
+        assert_eq!(body["error"], "invalid_request", "{bad}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.starts_with("login_hint:")), "{body}");
+    }
+    // The whole way through, as the page's form sends it.
+    partner.login_as("pat", "pat@partner.example", true).await;
+    let w = walk(
+        &browser(),
+        &s.url("/api/v1/auth/login/oidc?login_hint=pat%40partner.example&return_to=%2Fapi%2Fhello"),
+        &s.base,
+        &partner.issuer,
+    )
+    .await;
+    assert_eq!(w.location.as_deref(), Some("/api/hello"), "{w:?}");
+    assert!(w.session.is_some());
+
+    // An enforced domain: no password sign-up, sign-in or invitation for it.
+    for (path, body) in [
+        ("/api/v1/auth/signup", json!({"email": "ceo@corp.example", "password": PASSWORD})),
+        ("/api/v1/auth/login", json!({"email": "ceo@corp.example", "password": PASSWORD})),
+    ] {
+        let r = s.post(path, body, None).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        let body = json(r).await;
+        assert_eq!(body["error"], "sso_required", "{path}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains("corp SSO")), "{body}");
+    }
+    let r = s
+        .post(
+            &format!("/api/v1/auth/organizations/{org}/invitations"),
+            json!({"email": "cto@corp.example"}),
+            Some(&admin),
+        )
+        .await;
+    let invite = json(r).await;
+    let token = invite["accept_url"].as_str().and_then(|u| u.rsplit('/').next()).expect("accept url").to_string();
+    let r = s
+        .post(&format!("/api/v1/auth/invitations/{token}/accept"), json!({"name": "CTO", "password": PASSWORD}), None)
+        .await;
+    assert_eq!(json(r).await["error"], "sso_required");
+    // The sign-in page says so beside the email field.
+    let r = s
+        .client()
+        .post(s.url("/login"))
+        .header("origin", &s.base)
+        .form(&[("email", "ceo@corp.example"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.expect("html").contains("sign in with corp SSO"));
+    // Other domains keep their passwords.
+    s.login("admin@example.com", PASSWORD).await;
 }

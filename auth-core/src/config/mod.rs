@@ -362,6 +362,11 @@ pub struct OidcProviderConfig {
     /// (`roleClaim`, `adminValues`, `memberValues`, `organization`). Defaults to none: roles
     /// are managed in the app only.
     pub role_mapping: Option<RoleMapping>,
+    /// Email domains whose users sign in here (exact, lower-case, no subdomains): an address
+    /// given as `login_hint` picks this provider. Defaults to none.
+    pub domains: Vec<String>,
+    /// Addresses of `domains` may not sign in (or sign up) with a password. Defaults to `false`.
+    pub enforce: bool,
 }
 
 /// Who a user is in one organization, from a claim of the provider (`oidc.providers[].roleClaim`
@@ -408,6 +413,8 @@ impl OidcProviderConfig {
             ca_cert_file: None,
             assume_email_verified: false,
             role_mapping: None,
+            domains: Vec::new(),
+            enforce: false,
         })
     }
 }
@@ -515,6 +522,11 @@ impl Default for AuthConfig {
 }
 
 impl AuthConfig {
+    /// The provider that handles addresses of `domain` (`oidc.providers[].domains`), if any.
+    pub fn provider_for_domain(&self, domain: &str) -> Option<&OidcProviderConfig> {
+        self.oidc.iter().find(|p| p.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+    }
+
     /// Loads from `AUTH_CONFIG` (if set) and the process environment.
     pub fn load() -> Result<Self, ConfigErrors> {
         let path = std::env::var_os("AUTH_CONFIG").map(PathBuf::from);

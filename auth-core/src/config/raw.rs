@@ -105,6 +105,9 @@ pub(crate) struct RawOidcProvider {
     pub(crate) admin_values: Option<Vec<String>>,
     pub(crate) member_values: Option<Vec<String>>,
     pub(crate) organization: Option<String>,
+    pub(crate) domains: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "flex_bool")]
+    pub(crate) enforce: Option<bool>,
 }
 
 /// `oidc.*`: the seed's single provider, written inline, plus `providers`.
@@ -128,6 +131,9 @@ pub(crate) struct RawOidc {
     pub(crate) admin_values: Option<Vec<String>>,
     pub(crate) member_values: Option<Vec<String>>,
     pub(crate) organization: Option<String>,
+    pub(crate) domains: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "flex_bool")]
+    pub(crate) enforce: Option<bool>,
     pub(crate) providers: Option<Vec<RawOidcProvider>>,
 }
 
@@ -148,6 +154,8 @@ impl RawOidc {
             admin_values: self.admin_values,
             member_values: self.member_values,
             organization: self.organization,
+            domains: self.domains,
+            enforce: self.enforce,
         };
         (single, self.providers.unwrap_or_default())
     }

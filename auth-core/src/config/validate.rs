@@ -259,6 +259,8 @@ fn provider(p: RawOidcProvider, at: &str, verify_env: Option<bool>, e: &mut Erro
     set(&mut out.verify_ssl, verify_env.or(p.verify_ssl));
     out.ca_cert_file = p.ca_cert_file;
     set(&mut out.assume_email_verified, p.assume_email_verified);
+    out.domains = p.domains.unwrap_or_default().into_iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+    set(&mut out.enforce, p.enforce);
     match p.role_claim {
         Some(claim) => {
             out.role_mapping = Some(RoleMapping {
@@ -365,6 +367,11 @@ fn check(c: &AuthConfig, o: &Origins, e: &mut Errors) {
     for (j, p) in c.oidc.iter().enumerate() {
         let at = o.oidc.get(j).cloned().unwrap_or_else(|| format!("oidc.providers[{j}]"));
         check_provider(p, &at, c.oidc[..j].iter().any(|q| q.id == p.id), e);
+        for d in &p.domains {
+            if let Some(q) = c.oidc[..j].iter().find(|q| q.domains.contains(d)) {
+                e.at(&format!("{at}.domains"), format!("{d:?} is also a domain of provider {:?}", q.id));
+            }
+        }
     }
 
     for (i, p) in c.public_paths.iter().enumerate() {
@@ -478,6 +485,22 @@ fn check_provider(p: &OidcProviderConfig, at: &str, id_taken: bool, e: &mut Erro
     }
     if let Some(m) = &p.role_mapping {
         check_role_mapping(m, at, e);
+    }
+    for d in &p.domains {
+        let dns = d.len() <= 253
+            && d.split('.').count() >= 2
+            && d.split('.').all(|l| {
+                (1..=63).contains(&l.len())
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if !dns {
+            e.at(&format!("{at}.domains"), format!("{d:?} is not a lower-case DNS domain (example.com)"));
+        }
+    }
+    if p.enforce && p.domains.is_empty() {
+        e.at(&format!("{at}.enforce"), "needs domains (the email domains that must use this provider)");
     }
 }
 
@@ -697,6 +720,38 @@ backend:
         for (extra, path) in cases {
             let errs = load(&format!("{base}{extra}"), &[]).expect_err(extra);
             assert_eq!(paths(&errs), vec![path], "{extra}: {errs:?}");
+        }
+    }
+
+    #[test]
+    fn provider_domains_are_checked() {
+        let provider = |id: &str, extra: &str| {
+            format!(
+                "    - id: {id}\n      clientId: c\n      clientSecret: s\n      discoveryUrl: https://{id}.example.com\n{extra}"
+            )
+        };
+        let yaml =
+            format!("oidc:\n  providers:\n{}", provider("a", "      domains: [Corp.Example]\n      enforce: true\n"));
+        let c = load(&yaml, &[]).expect("valid");
+        assert_eq!((c.oidc[0].domains.clone(), c.oidc[0].enforce), (vec!["corp.example".to_string()], true));
+        assert_eq!(c.provider_for_domain("CORP.example").map(|p| p.id.as_str()), Some("a"));
+        assert!(c.provider_for_domain("sub.corp.example").is_none());
+        let cases = [
+            (provider("a", "      enforce: true\n"), "oidc.providers[0].enforce"),
+            (provider("a", "      domains: [localhost]\n"), "oidc.providers[0].domains"),
+            (provider("a", "      domains: [\"a@b.example\"]\n"), "oidc.providers[0].domains"),
+            (
+                format!(
+                    "{}{}",
+                    provider("a", "      domains: [x.example]\n"),
+                    provider("b", "      domains: [x.example]\n")
+                ),
+                "oidc.providers[1].domains",
+            ),
+        ];
+        for (providers, path) in cases {
+            let errs = load(&format!("oidc:\n  providers:\n{providers}"), &[]).expect_err(path);
+            assert_eq!(paths(&errs), vec![path], "{providers}: {errs:?}");
         }
     }
 

@@ -312,6 +312,7 @@ impl Provider {
         &self,
         return_to: String,
         invitation: Option<String>,
+        login_hint: Option<&str>,
         now: i64,
     ) -> Result<(String, Flow), AuthError> {
         let d = self.ensure().await?;
@@ -322,6 +323,9 @@ impl Provider {
             .set_pkce_challenge(challenge);
         for scope in self.cfg.scopes.iter().filter(|s| s.as_str() != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
+        }
+        if let Some(hint) = login_hint {
+            request = request.add_extra_param("login_hint", hint.to_string());
         }
         let (url, state, nonce) = request.url();
         let flow = Flow {

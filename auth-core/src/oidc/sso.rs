@@ -22,10 +22,31 @@ impl AuthService {
     /// `GET /login/oidc`: 302 to the IdP with PKCE, state and nonce in the flow cookie.
     pub(crate) async fn oidc_login(&self, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
         let oidc = self.inner.oidc.as_ref().ok_or_else(oidc_off)?;
-        let provider = oidc.provider(req.query_param("provider").as_deref())?;
+        // `login_hint`: an email address, handed to the IdP; without `provider`, its domain
+        // picks the provider (`oidc.providers[].domains`).
+        let hint = match req.query_param("login_hint").filter(|h| !h.trim().is_empty()) {
+            None => None,
+            Some(h) => Some(
+                Email::parse(h.trim())
+                    .map_err(|_| AuthError::invalid("login_hint", "enter your email address (name@example.com)"))?,
+            ),
+        };
+        let provider = match (req.query_param("provider"), &hint) {
+            (Some(id), _) => oidc.provider(Some(&id))?,
+            (None, Some(email)) if oidc.providers.iter().any(|p| !p.cfg.domains.is_empty()) => {
+                let id = self.config().provider_for_domain(email.domain()).map(|p| p.id.clone()).ok_or_else(|| {
+                    AuthError::invalid(
+                        "login_hint",
+                        "no single sign-on is set up for this email domain; sign in with your password",
+                    )
+                })?;
+                oidc.provider(Some(&id))?
+            }
+            (None, _) => oidc.provider(None)?,
+        };
         let return_to = safe_return_to(req.query_param("return_to").as_deref());
         let invitation = req.query_param("invitation").filter(|t| !t.is_empty() && t.len() <= 64);
-        let (url, flow) = provider.start(return_to, invitation, now()).await?;
+        let (url, flow) = provider.start(return_to, invitation, hint.as_ref().map(Email::as_str), now()).await?;
         Ok(AuthResponse::redirect(302, &url).with_header("set-cookie", oidc.flow_cookie(&flow)))
     }
 

@@ -207,7 +207,9 @@ async fn login_page(
     }
     let create_account = (cfg.basic_auth.enabled && (needs_setup || cfg.basic_auth.signup == SignupMode::Open))
         .then(|| with_query("/signup", &back));
-    let page = LoginPage { c, form, sso: service.sso_buttons(&back), create_account };
+    let by_domain = cfg.oidc.iter().any(|p| !p.domains.is_empty());
+    let sso_email = by_domain.then(|| format!("{}/login/oidc", crate::http::API_PREFIX));
+    let page = LoginPage { c, form, sso: service.sso_buttons(&back), sso_email, return_to, create_account };
     let mut r = service.page(error.map_or(200, AuthError::status), &page);
     if let Some(AuthError::RateLimited { retry_after }) = error {
         r.headers.push(("retry-after", retry_after.as_secs().max(1).to_string()));

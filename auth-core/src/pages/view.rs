@@ -134,7 +134,7 @@ impl Form {
 fn error_field(e: &AuthError) -> Option<&str> {
     match e {
         AuthError::InvalidRequest { field, .. } => Some(field),
-        AuthError::EmailDomainNotAllowed => Some("email"),
+        AuthError::EmailDomainNotAllowed | AuthError::SsoRequired(_) => Some("email"),
         AuthError::Conflict(m) if m.contains("email") => Some("email"),
         _ => None,
     }
@@ -191,6 +191,10 @@ pub(crate) struct LoginPage {
     pub(crate) c: Chrome,
     pub(crate) form: Option<Form>,
     pub(crate) sso: Vec<SsoButton>,
+    /// "Continue with email" (providers picked by email domain): the form's action.
+    pub(crate) sso_email: Option<String>,
+    /// Where to go afterwards, carried by the "Continue with email" form.
+    pub(crate) return_to: String,
     pub(crate) create_account: Option<String>,
 }
 
