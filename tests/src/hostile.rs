@@ -189,6 +189,14 @@ impl Hostile {
             .route("/jwks", get(jwks))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
+            // Discovery under a path too (`/common/v2.0/...`, `/realms/acme/...`), as real IdPs do.
+            .fallback(|State(s): State<Shared>, uri: axum::http::Uri| async move {
+                if uri.path().ends_with("/.well-known/openid-configuration") {
+                    discovery(State(s)).await
+                } else {
+                    StatusCode::NOT_FOUND.into_response()
+                }
+            })
             .with_state(shared);
         let task = if tls {
             tokio::spawn(serve_tls(listener, app))

@@ -22,6 +22,7 @@ both!(
     group_claims_map_to_roles,
     role_mapping_never_removes_the_last_admin,
     providers_by_email_domain,
+    linking_needs_a_trusted_provider,
 );
 
 /// An app configured for an IdP on a fresh port, and that IdP (started after the app, so
@@ -272,8 +273,11 @@ async fn invited_email_joins_and_rules_hold(a: Adapter) {
 async fn only_verified_accounts_are_linked(a: Adapter) {
     let sink = start_sink();
     let port = free_port();
-    let yaml =
-        format!("{}{}basicAuth:\n  jwtSecret: \"{SECRET}\"\n  signup: open\n", Idp::yaml(port), smtp_yaml(sink.port));
+    let yaml = format!(
+        "{}  trustEmailForLinking: true\n{}basicAuth:\n  jwtSecret: \"{SECRET}\"\n  signup: open\n",
+        Idp::yaml(port),
+        smtp_yaml(sink.port)
+    );
     let s = TestServer::start(a, &yaml).await;
     let idp = Idp::start(port, &s.base, "RS256");
     wait_for_oidc(&s).await;
@@ -657,4 +661,15 @@ async fn providers_by_email_domain(a: Adapter) {
     assert!(r.text().await.expect("html").contains("sign in with corp SSO"));
     // Other domains keep their passwords.
     s.login("admin@example.com", PASSWORD).await;
+}
+
+/// Without `trustEmailForLinking` (the default without a profile that verifies), a first SSO
+/// login never takes over an existing account of the same address.
+async fn linking_needs_a_trusted_provider(a: Adapter) {
+    let (s, idp) = app_and_idp(a, "RS256", "").await;
+    s.first_admin().await;
+    let w = sso(&s, &idp, "admin-at-idp", "admin@example.com", true).await;
+    assert!(w.session.is_none(), "{w:?}");
+    assert_eq!(w.status, StatusCode::FORBIDDEN);
+    assert!(w.body.contains("trustEmailForLinking"), "{}", w.body);
 }

@@ -12,6 +12,11 @@ both!(
     tls_towards_the_idp,
     dropped_keys_stop_verifying,
     logout_tokens_by_the_spec,
+    entra_profile,
+    cognito_profile,
+    keycloak_profile,
+    okta_profile,
+    google_profile,
 );
 
 /// One login attempt started at the app: the state, nonce and flow cookie.
@@ -346,6 +351,33 @@ async fn tls_towards_the_idp(adapter: Adapter) {
     // ... and, better, with the CA in oidc.caCertFile.
     let s = TestServer::start(adapter, &format!("{}  caCertFile: {}\n", idp.yaml(), hostile::test_ca_file())).await;
     assert_eq!(s.get("/api/v1/auth/login/oidc", None).await.status(), StatusCode::FOUND);
+    drop(s);
+    // Per provider: each entry of oidc.providers has its own, the global values as default.
+    let entry = |id: &str, extra: &str| {
+        format!(
+            "    - id: {id}\n      clientId: {CLIENT_ID}\n      clientSecret: {}\n      discoveryUrl: {}/.well-known/openid-configuration\n{extra}",
+            hostile::CLIENT_SECRET,
+            idp.base
+        )
+    };
+    let yaml = format!(
+        "oidc:\n  providers:\n{}{}{}",
+        entry("strict", ""),
+        entry("own-ca", &format!("      caCertFile: {}\n", hostile::test_ca_file())),
+        entry("insecure", "      verifySsl: false\n"),
+    );
+    let s = TestServer::start(adapter, &yaml).await;
+    for (id, want) in
+        [("strict", StatusCode::SERVICE_UNAVAILABLE), ("own-ca", StatusCode::FOUND), ("insecure", StatusCode::FOUND)]
+    {
+        let r = s.get(&format!("/api/v1/auth/login/oidc?provider={id}"), None).await;
+        assert_eq!(r.status(), want, "{id}");
+    }
+    drop(s);
+    let yaml = format!("oidc:\n  caCertFile: {}\n  providers:\n{}", hostile::test_ca_file(), entry("inherits", ""));
+    let s = TestServer::start(adapter, &yaml).await;
+    let r = s.get("/api/v1/auth/login/oidc?provider=inherits", None).await;
+    assert_eq!(r.status(), StatusCode::FOUND, "the global caCertFile is the entry's default");
 }
 
 /// A key the provider stopped publishing stops verifying once the keys are re-read; a new
@@ -477,4 +509,206 @@ async fn logout_tokens_by_the_spec(adapter: Adapter) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = post_logout(&s, &sign(&logout_claims(&idp, "dropped-key"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+/// The app configured for the hostile provider at a discovery path with extra provider keys.
+async fn app_for(adapter: Adapter, idp: &Hostile, discovery_path: &str, extra: &str) -> TestServer {
+    let yaml = format!(
+        "oidc:\n  clientId: {CLIENT_ID}\n  clientSecret: {}\n  discoveryUrl: {}{discovery_path}/.well-known/openid-configuration\n{extra}",
+        hostile::CLIENT_SECRET,
+        idp.base
+    );
+    TestServer::start(adapter, &yaml).await
+}
+
+async fn role_in(s: &TestServer, token: &str, org: &str) -> Option<String> {
+    let me = auth_tests::json(s.get("/api/v1/auth/me", Some(token)).await).await;
+    me["organizations"].as_array()?.iter().find(|o| o["id"] == org).and_then(|o| o["role"].as_str().map(str::to_string))
+}
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const OTHER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// Entra ID, multi-tenant: the issuer `{tenantid}` is the token's `tid`, which must be an
+/// allowed tenant; no `email_verified` (created on the profile's assumption, never linked).
+async fn entra_profile(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    let template = format!("{}/{{tenantid}}/v2.0", idp.base);
+    idp.set(|sc| sc.issuer = Some(template.clone()));
+    // Without the profile the announced issuer is another one: refused.
+    let plain = app_for(adapter, &idp, "/common/v2.0", "").await;
+    assert_eq!(plain.get("/api/v1/auth/login/oidc", None).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    drop(plain);
+    let s = app_for(adapter, &idp, "/common/v2.0", &format!("  profile: entra\n  tenants: [{TENANT}]\n")).await;
+    let (_, org) = s.first_admin().await;
+    let entra = |tid: &'static str, iss_tid: &'static str, email: &'static str| {
+        let base = idp.base.clone();
+        move |c: Value, sc: &mut Script| {
+            let claims = with(c, |m| {
+                m.insert("iss".into(), json!(format!("{base}/{iss_tid}/v2.0")));
+                m.insert("tid".into(), json!(tid));
+                m.insert("email".into(), json!(email));
+                m.remove("email_verified");
+            });
+            sc.id_token = Key::A.sign(Some("a"), &claims);
+            sc.userinfo = Some(json!({"sub": "user-1"}));
+        }
+    };
+    let (status, session) = attempt(&s, &idp, entra(TENANT, TENANT, "ent@example.com")).await;
+    let token = session.unwrap_or_else(|| panic!("entra sign-in: {status}"));
+    let me = auth_tests::json(s.get("/api/v1/auth/me", Some(&token)).await).await;
+    assert_eq!(me["user"]["email"], "ent@example.com");
+    assert_eq!(me["user"]["email_verified"], false, "assumed, not verified");
+    assert_eq!(role_in(&s, &token, &org).await, None);
+    for (name, tid, iss_tid, want) in [
+        ("a tenant not in tenants", OTHER_TENANT, OTHER_TENANT, StatusCode::FORBIDDEN),
+        ("iss of another tenant than tid", TENANT, OTHER_TENANT, StatusCode::UNAUTHORIZED),
+        ("tid not a tenant id", "common", "common", StatusCode::UNAUTHORIZED),
+    ] {
+        let (status, session) = attempt(&s, &idp, entra(tid, iss_tid, "x@example.com")).await;
+        assert_eq!((status, session.is_some()), (want, false), "{name}");
+    }
+    // An existing account with the address is never linked on an assumption.
+    let (status, session) = attempt(&s, &idp, |c, sc| {
+        entra(TENANT, TENANT, "admin@example.com")(
+            with(c, |m| {
+                m.insert("sub".into(), json!("user-2"));
+            }),
+            sc,
+        );
+        sc.userinfo = Some(json!({"sub": "user-2"}));
+    })
+    .await;
+    assert_eq!((status, session.is_some()), (StatusCode::FORBIDDEN, false));
+}
+
+/// Cognito: UserInfo says `email_verified` as a string; groups in `cognito:groups`.
+async fn cognito_profile(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    let thin = |c: Value, sc: &mut Script| {
+        let claims = with(c, |m| {
+            m.remove("email");
+            m.remove("email_verified");
+        });
+        sc.id_token = Key::A.sign(Some("a"), &claims);
+        sc.userinfo = Some(json!({"sub": "user-1", "email": "cog@example.com", "email_verified": "true",
+            "cognito:groups": ["admins"]}));
+    };
+    // Without the profile the string is not a boolean: no session.
+    let plain = TestServer::start(adapter, &idp.yaml()).await;
+    let (status, session) = attempt(&plain, &idp, thin).await;
+    assert!(session.is_none() && status.is_client_error() || status == StatusCode::BAD_GATEWAY, "{status}");
+    drop(plain);
+    let s = TestServer::start(adapter, &format!("{}  profile: cognito\n  adminValues: [admins]\n", idp.yaml())).await;
+    let (_, org) = s.first_admin().await;
+    let (status, session) = attempt(&s, &idp, thin).await;
+    let token = session.unwrap_or_else(|| panic!("cognito sign-in: {status}"));
+    let me = auth_tests::json(s.get("/api/v1/auth/me", Some(&token)).await).await;
+    assert_eq!(me["user"]["email_verified"], true, "\"true\" counts under the profile");
+    assert_eq!(role_in(&s, &token, &org).await.as_deref(), Some("admin"), "cognito:groups mapped");
+    // "false" is false, and UserInfo of another subject is refused.
+    let (_, session) = attempt(&s, &idp, |c, sc| {
+        thin(
+            with(c, |m| {
+                m.insert("sub".into(), json!("user-3"));
+            }),
+            sc,
+        );
+        sc.userinfo = Some(json!({"sub": "user-3", "email": "cog3@example.com", "email_verified": "false"}));
+    })
+    .await;
+    assert!(session.is_none(), "an unverified address creates no account");
+    let (status, session) = attempt(&s, &idp, |c, sc| {
+        thin(c, sc);
+        sc.userinfo = Some(json!({"sub": "someone-else", "email": "cog@example.com", "email_verified": "true"}));
+    })
+    .await;
+    assert_eq!((status, session.is_some()), (StatusCode::UNAUTHORIZED, false));
+}
+
+/// Keycloak: issuer under /realms/NAME, realm roles in `realm_access.roles`; its word does
+/// not link existing accounts (realm admins set `email_verified`).
+async fn keycloak_profile(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    let issuer = format!("{}/realms/acme", idp.base);
+    idp.set(|sc| sc.issuer = Some(issuer.clone()));
+    let s = app_for(
+        adapter,
+        &idp,
+        "/realms/acme",
+        "  profile: keycloak\n  adminValues: [app-admin]\n  memberValues: [app-user]\n",
+    )
+    .await;
+    let (_, org) = s.first_admin().await;
+    let roles = |sub: &'static str, email: &'static str, roles: &'static [&'static str]| {
+        let issuer = issuer.clone();
+        move |c: Value, sc: &mut Script| {
+            let claims = with(c, |m| {
+                m.insert("iss".into(), json!(issuer));
+                m.insert("sub".into(), json!(sub));
+                m.insert("email".into(), json!(email));
+                m.insert("typ".into(), json!("ID"));
+                m.insert("azp".into(), json!(CLIENT_ID));
+                m.insert("realm_access".into(), json!({"roles": roles}));
+            });
+            sc.id_token = Key::A.sign(Some("a"), &claims);
+            sc.userinfo = Some(json!({"sub": sub, "email": email, "email_verified": true}));
+        }
+    };
+    let (_, session) = attempt(&s, &idp, roles("kc-1", "kc@example.com", &["offline_access", "app-admin"])).await;
+    let token = session.expect("keycloak sign-in");
+    assert_eq!(role_in(&s, &token, &org).await.as_deref(), Some("admin"));
+    let (_, session) = attempt(&s, &idp, roles("kc-1", "kc@example.com", &["app-user"])).await;
+    assert_eq!(role_in(&s, &session.expect("again"), &org).await.as_deref(), Some("member"), "demoted");
+    let (status, session) = attempt(&s, &idp, roles("kc-2", "admin@example.com", &["app-admin"])).await;
+    assert_eq!((status, session.is_some()), (StatusCode::FORBIDDEN, false), "not linked to the password account");
+}
+
+/// Okta: a thin ID token; email and groups come from UserInfo.
+async fn okta_profile(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    let s = TestServer::start(adapter, &format!("{}  profile: okta\n  memberValues: [app-users]\n", idp.yaml())).await;
+    let (_, org) = s.first_admin().await;
+    let (status, session) = attempt(&s, &idp, |c, sc| {
+        let claims = with(c, |m| {
+            m.remove("email");
+            m.remove("email_verified");
+        });
+        sc.id_token = Key::A.sign(Some("a"), &claims);
+        sc.userinfo = Some(json!({"sub": "user-1", "email": "okta@example.com", "email_verified": true,
+            "groups": ["Everyone", "app-users"]}));
+    })
+    .await;
+    let token = session.unwrap_or_else(|| panic!("okta sign-in: {status}"));
+    assert_eq!(role_in(&s, &token, &org).await.as_deref(), Some("member"));
+}
+
+/// Google: with `domains`, `hd` must be one of them. (Its older scheme-less `iss`,
+/// `accounts.google.com`, is not a URL: the token is refused, never a 500.)
+async fn google_profile(adapter: Adapter) {
+    let idp = Hostile::start(false).await;
+    let s = TestServer::start(adapter, &format!("{}  profile: google\n  domains: [example.com]\n", idp.yaml())).await;
+    let bare = idp.base.trim_start_matches("http://").to_string();
+    let google = |iss: String, hd: Option<&'static str>| {
+        move |c: Value, sc: &mut Script| {
+            let claims = with(c, |m| {
+                m.insert("iss".into(), json!(iss));
+                if let Some(hd) = hd {
+                    m.insert("hd".into(), json!(hd));
+                }
+            });
+            sc.id_token = Key::A.sign(Some("a"), &claims);
+        }
+    };
+    for (name, iss, hd, want) in [
+        ("another Workspace domain", idp.base.clone(), Some("evil.example"), StatusCode::FORBIDDEN),
+        ("no hd (a consumer account)", idp.base.clone(), None, StatusCode::FORBIDDEN),
+        ("another issuer", "https://accounts.evil.example".to_string(), Some("example.com"), StatusCode::UNAUTHORIZED),
+        ("a scheme-less issuer", bare, Some("example.com"), StatusCode::BAD_GATEWAY),
+    ] {
+        let (status, session) = attempt(&s, &idp, google(iss, hd)).await;
+        assert_eq!((status, session.is_some()), (want, false), "{name}");
+    }
+    let (status, session) = attempt(&s, &idp, google(idp.base.clone(), Some("example.com"))).await;
+    assert_eq!((status, session.is_some()), (StatusCode::FOUND, true), "a Workspace account of the domain");
 }

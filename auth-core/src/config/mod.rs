@@ -57,6 +57,7 @@ use crate::secret::Secret;
 
 pub use duration::parse_duration;
 pub use load::{LoadOptions, unknown_keys};
+pub(crate) use validate::is_tenant_id;
 pub use validate::{is_loopback_host, normalize_discovery_url};
 
 /// Smallest accepted session secret, in bytes (256 bits).
@@ -367,6 +368,71 @@ pub struct OidcProviderConfig {
     pub domains: Vec<String>,
     /// Addresses of `domains` may not sign in (or sign up) with a password. Defaults to `false`.
     pub enforce: bool,
+    /// The provider's known quirks to handle ([`Profile`]). Defaults to none.
+    pub profile: Option<Profile>,
+    /// Link a first SSO login to an existing account with the same (verified) email. Defaults
+    /// to `false`, except for profiles whose provider is known to verify addresses (Google).
+    pub trust_email_for_linking: bool,
+    /// Entra ID, multi-tenant (`common`, `organizations`, `consumers`): the tenant ids (`tid`)
+    /// whose users may sign in. Required there; defaults to none.
+    pub tenants: Vec<String>,
+}
+
+/// A provider's documented quirks, opted into with `oidc.providers[].profile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Microsoft Entra ID: a multi-tenant issuer with `{tenantid}` (the token's `tid` fills it
+    /// in; `tenants` lists the allowed ones), no `email_verified` (assumed, never linked;
+    /// `xms_edov: true` counts as verified), app roles in `roles`.
+    Entra,
+    /// Amazon Cognito: UserInfo sends `email_verified` as a string; groups in `cognito:groups`.
+    Cognito,
+    /// Keycloak: realm roles in `realm_access.roles`.
+    Keycloak,
+    /// Okta: groups in `groups` (often only in UserInfo: thin ID tokens).
+    Okta,
+    /// Google: with `domains`, the Workspace domain `hd` must be one of them; addresses are
+    /// verified by Google, so linking trusts them (`trustEmailForLinking` defaults to on).
+    Google,
+}
+
+impl Profile {
+    /// Every profile, by its config name.
+    pub const ALL: [(&'static str, Profile); 5] = [
+        ("entra", Profile::Entra),
+        ("cognito", Profile::Cognito),
+        ("keycloak", Profile::Keycloak),
+        ("okta", Profile::Okta),
+        ("google", Profile::Google),
+    ];
+
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, p)| *p == self).map_or("", |(n, _)| n)
+    }
+
+    /// The claim that carries roles or groups at this provider (the `roleClaim` default).
+    pub fn role_claim(self) -> Option<&'static str> {
+        match self {
+            Profile::Entra => Some("roles"),
+            Profile::Cognito => Some("cognito:groups"),
+            Profile::Keycloak => Some("realm_access.roles"),
+            Profile::Okta => Some("groups"),
+            Profile::Google => None,
+        }
+    }
+}
+
+impl OidcProviderConfig {
+    /// Opts into a profile and takes its defaults (`trust_email_for_linking` for Google,
+    /// `assume_email_verified` for Entra ID). Set other values after this.
+    #[must_use]
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = Some(profile);
+        self.trust_email_for_linking = profile == Profile::Google;
+        self.assume_email_verified = profile == Profile::Entra;
+        self
+    }
 }
 
 /// Who a user is in one organization, from a claim of the provider (`oidc.providers[].roleClaim`
@@ -415,6 +481,9 @@ impl OidcProviderConfig {
             role_mapping: None,
             domains: Vec::new(),
             enforce: false,
+            profile: None,
+            trust_email_for_linking: false,
+            tenants: Vec::new(),
         })
     }
 }

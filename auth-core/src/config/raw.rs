@@ -108,6 +108,10 @@ pub(crate) struct RawOidcProvider {
     pub(crate) domains: Option<Vec<String>>,
     #[serde(default, deserialize_with = "flex_bool")]
     pub(crate) enforce: Option<bool>,
+    pub(crate) profile: Option<String>,
+    #[serde(default, deserialize_with = "flex_bool")]
+    pub(crate) trust_email_for_linking: Option<bool>,
+    pub(crate) tenants: Option<Vec<String>>,
 }
 
 /// `oidc.*`: the seed's single provider, written inline, plus `providers`.
@@ -134,6 +138,10 @@ pub(crate) struct RawOidc {
     pub(crate) domains: Option<Vec<String>>,
     #[serde(default, deserialize_with = "flex_bool")]
     pub(crate) enforce: Option<bool>,
+    pub(crate) profile: Option<String>,
+    #[serde(default, deserialize_with = "flex_bool")]
+    pub(crate) trust_email_for_linking: Option<bool>,
+    pub(crate) tenants: Option<Vec<String>>,
     pub(crate) providers: Option<Vec<RawOidcProvider>>,
 }
 
@@ -156,6 +164,9 @@ impl RawOidc {
             organization: self.organization,
             domains: self.domains,
             enforce: self.enforce,
+            profile: self.profile,
+            trust_email_for_linking: self.trust_email_for_linking,
+            tenants: self.tenants,
         };
         (single, self.providers.unwrap_or_default())
     }

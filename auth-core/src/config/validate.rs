@@ -15,8 +15,8 @@ use super::load::LoadOptions;
 use super::raw::{RawBasicAuth, RawConfig, RawEnv, RawOidcProvider, parse_bool};
 use super::{
     Argon2Params, AuthConfig, BasicAuthConfig, ConfigError, ConfigErrors, DISCOVERY_SUFFIX, JwtSecretSource,
-    K8S_SECRET_KEY, MIN_SECRET_BYTES, OidcProviderConfig, RoleMapping, SessionConfig, SmtpConfig, SmtpSecurity,
-    ThrottleConfig, UiConfig,
+    K8S_SECRET_KEY, MIN_SECRET_BYTES, OidcProviderConfig, Profile, RoleMapping, SessionConfig, SmtpConfig,
+    SmtpSecurity, ThrottleConfig, UiConfig,
 };
 use crate::secret::Secret;
 
@@ -159,7 +159,12 @@ pub(super) fn build(
         }
         parsed
     });
-    let (mut single, providers) = raw.oidc.unwrap_or_default().split();
+    let (mut single, mut providers) = raw.oidc.unwrap_or_default().split();
+    // The global TLS settings are the default of every listed provider.
+    for p in &mut providers {
+        p.verify_ssl = p.verify_ssl.or(single.verify_ssl);
+        p.ca_cert_file = p.ca_cert_file.take().or_else(|| single.ca_cert_file.clone());
+    }
     set(&mut single.client_id, env.oidc_client_id.clone().map(Some));
     set(&mut single.client_secret, env.oidc_client_secret.clone().map(Some));
     set(&mut single.discovery_url, env.oidc_discovery_url.clone().map(Some));
@@ -247,6 +252,17 @@ fn provider(p: RawOidcProvider, at: &str, verify_env: Option<bool>, e: &mut Erro
         },
     };
     let mut out = OidcProviderConfig::new(id, client_id, client_secret, url).ok()?;
+    if let Some(name) = p.profile.as_deref() {
+        match Profile::ALL.iter().find(|(n, _)| *n == name) {
+            Some((_, profile)) => out = out.with_profile(*profile),
+            None => {
+                let known: Vec<&str> = Profile::ALL.iter().map(|(n, _)| *n).collect();
+                e.at(&format!("{at}.profile"), format!("{name:?} is not one of {}", known.join(", ")));
+            }
+        }
+    }
+    set(&mut out.trust_email_for_linking, p.trust_email_for_linking);
+    out.tenants = p.tenants.unwrap_or_default().into_iter().map(|t| t.trim().to_ascii_lowercase()).collect();
     set(&mut out.display_name, p.display_name);
     if let Some(mut scopes) = p.scopes {
         for required in OidcProviderConfig::REQUIRED_SCOPES {
@@ -261,7 +277,10 @@ fn provider(p: RawOidcProvider, at: &str, verify_env: Option<bool>, e: &mut Erro
     set(&mut out.assume_email_verified, p.assume_email_verified);
     out.domains = p.domains.unwrap_or_default().into_iter().map(|d| d.trim().to_ascii_lowercase()).collect();
     set(&mut out.enforce, p.enforce);
-    match p.role_claim {
+    let default_claim = (p.admin_values.is_some() || p.member_values.is_some())
+        .then(|| out.profile.and_then(Profile::role_claim).map(str::to_string))
+        .flatten();
+    match p.role_claim.or(default_claim) {
         Some(claim) => {
             out.role_mapping = Some(RoleMapping {
                 claim,
@@ -499,9 +518,33 @@ fn check_provider(p: &OidcProviderConfig, at: &str, id_taken: bool, e: &mut Erro
             e.at(&format!("{at}.domains"), format!("{d:?} is not a lower-case DNS domain (example.com)"));
         }
     }
+    let multi_tenant =
+        p.discovery_url.path_segments().and_then(|mut s| s.next()).is_some_and(|tenant| {
+            ["common", "organizations", "consumers"].iter().any(|t| tenant.eq_ignore_ascii_case(t))
+        });
+    if p.profile == Some(Profile::Entra) && multi_tenant && p.tenants.is_empty() {
+        e.at(
+            &format!("{at}.tenants"),
+            "required for a multi-tenant Entra ID discovery URL: the tenant ids (tid) whose users may sign in",
+        );
+    }
+    if let Some(bad) = p.tenants.iter().find(|t| !is_tenant_id(t)) {
+        e.at(&format!("{at}.tenants"), format!("{bad:?} is not a tenant id (a GUID)"));
+    }
+    if !p.tenants.is_empty() && p.profile != Some(Profile::Entra) {
+        e.at(&format!("{at}.tenants"), "only used with profile: entra");
+    }
     if p.enforce && p.domains.is_empty() {
         e.at(&format!("{at}.enforce"), "needs domains (the email domains that must use this provider)");
     }
+}
+
+/// An Entra ID tenant id: a GUID, lower-case.
+pub(crate) fn is_tenant_id(t: &str) -> bool {
+    t.len() == 36
+        && t.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() && !c.is_ascii_uppercase() }
+        })
 }
 
 fn check_role_mapping(m: &RoleMapping, at: &str, e: &mut Errors) {
@@ -753,6 +796,71 @@ backend:
             let errs = load(&format!("oidc:\n  providers:\n{providers}"), &[]).expect_err(path);
             assert_eq!(paths(&errs), vec![path], "{providers}: {errs:?}");
         }
+    }
+
+    #[test]
+    fn profiles_tenants_and_tls_per_provider() {
+        let provider = |id: &str, url: &str, extra: &str| {
+            format!("    - id: {id}\n      clientId: c\n      clientSecret: s\n      discoveryUrl: {url}\n{extra}")
+        };
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let ms = "https://login.microsoftonline.com/common/v2.0";
+        let yaml = format!(
+            "oidc:\n  verifySsl: false\n  caCertFile: Cargo.toml\n  providers:\n{}{}{}{}",
+            provider("g", "https://accounts.google.com", "      profile: google\n"),
+            provider(
+                "e",
+                ms,
+                &format!(
+                    "      profile: entra\n      tenants: [{tid}]\n      adminValues: [Admin]\n      verifySsl: true\n"
+                )
+            ),
+            provider(
+                "k",
+                "https://kc.example.com/realms/acme",
+                "      profile: keycloak\n      memberValues: [user]\n      caCertFile: src/lib.rs\n"
+            ),
+            provider("n", "https://idp.example.com", "      trustEmailForLinking: true\n"),
+        );
+        let c = load(&yaml, &[]).expect("valid");
+        let (g, en, k, n) = (&c.oidc[0], &c.oidc[1], &c.oidc[2], &c.oidc[3]);
+        assert_eq!(
+            (g.profile, g.trust_email_for_linking, g.assume_email_verified),
+            (Some(Profile::Google), true, false)
+        );
+        assert_eq!(
+            (en.profile, en.trust_email_for_linking, en.assume_email_verified),
+            (Some(Profile::Entra), false, true)
+        );
+        assert_eq!(en.tenants, vec![tid.to_string()]);
+        assert_eq!(en.role_mapping.as_ref().map(|m| m.claim.as_str()), Some("roles"), "the profile's claim");
+        assert_eq!(k.role_mapping.as_ref().map(|m| m.claim.as_str()), Some("realm_access.roles"));
+        assert!(n.trust_email_for_linking && n.profile.is_none());
+        // The global TLS values are each provider's default.
+        assert!(!g.verify_ssl && en.verify_ssl && !k.verify_ssl);
+        assert_eq!(g.ca_cert_file.as_deref(), Some(Path::new("Cargo.toml")));
+        assert_eq!(k.ca_cert_file.as_deref(), Some(Path::new("src/lib.rs")));
+        let cases = [
+            (provider("a", "https://idp.example.com", "      profile: auth0\n"), "oidc.providers[0].profile"),
+            (provider("a", ms, "      profile: entra\n"), "oidc.providers[0].tenants"),
+            (provider("a", ms, "      profile: entra\n      tenants: [contoso]\n"), "oidc.providers[0].tenants"),
+            (
+                provider("a", "https://idp.example.com", &format!("      tenants: [{tid}]\n")),
+                "oidc.providers[0].tenants",
+            ),
+            (
+                provider("a", "https://accounts.google.com", "      profile: google\n      adminValues: [x]\n"),
+                "oidc.providers[0].adminValues",
+            ),
+        ];
+        for (providers, path) in cases {
+            let errs = load(&format!("oidc:\n  providers:\n{providers}"), &[]).expect_err(path);
+            assert_eq!(paths(&errs), vec![path], "{providers}: {errs:?}");
+        }
+        // Google with trust turned off explicitly.
+        let off =
+            provider("g", "https://accounts.google.com", "      profile: google\n      trustEmailForLinking: false\n");
+        assert!(!load(&format!("oidc:\n  providers:\n{off}"), &[]).expect("valid").oidc[0].trust_email_for_linking);
     }
 
     #[test]

@@ -57,7 +57,20 @@ impl IdpHttp {
 
     /// A GET, body capped.
     pub(crate) async fn get(&self, url: &str) -> Result<Fetched, IdpHttpError> {
-        let resp = self.client.get(url).header("accept", "application/json").send().await.map_err(describe)?;
+        self.fetch(url, None).await
+    }
+
+    /// A GET with `Authorization: Bearer`, body capped.
+    pub(crate) async fn get_bearer(&self, url: &str, token: &str) -> Result<Fetched, IdpHttpError> {
+        self.fetch(url, Some(token)).await
+    }
+
+    async fn fetch(&self, url: &str, bearer: Option<&str>) -> Result<Fetched, IdpHttpError> {
+        let mut req = self.client.get(url).header("accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.map_err(describe)?;
         let status = resp.status().as_u16();
         let cache_control = resp
             .headers()

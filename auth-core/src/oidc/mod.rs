@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 
 use self::http::IdpHttp;
 use self::jwks::{Jwks, Keys};
-use crate::config::{AuthConfig, OidcProviderConfig, is_loopback_host};
+use crate::config::{AuthConfig, OidcProviderConfig, Profile, is_loopback_host, is_tenant_id};
 use crate::error::AuthError;
 use crate::secret::Secret;
 
@@ -103,6 +103,8 @@ pub(crate) struct Identity {
     pub(crate) email: Option<String>,
     /// The IdP said `email_verified: true`.
     pub(crate) email_verified: bool,
+    /// The provider's word on an email may link a first login to an existing account.
+    pub(crate) trust_email_for_linking: bool,
     /// The IdP sent no `email_verified` and the provider is configured to assume it.
     pub(crate) email_assumed_verified: bool,
     pub(crate) name: Option<String>,
@@ -266,7 +268,10 @@ impl Provider {
         let metadata: CoreProviderMetadata = serde_json::from_value(raw.clone())
             .map_err(|e| unavailable_because("the discovery document is invalid", e))?;
         let issuer = metadata.issuer().as_str().to_string();
-        if issuer.trim_end_matches('/') != self.cfg.issuer.trim_end_matches('/') {
+        let entra_multi_tenant = self.cfg.profile == Some(Profile::Entra)
+            && issuer.contains(TENANT_PLACEHOLDER)
+            && entra_template_matches(&self.cfg.issuer, &issuer);
+        if issuer.trim_end_matches('/') != self.cfg.issuer.trim_end_matches('/') && !entra_multi_tenant {
             tracing::error!(expected = %self.cfg.issuer, announced = %issuer, "OIDC issuer mismatch");
             return Err(unavailable("the discovery document announces another issuer than the configured one"));
         }
@@ -384,7 +389,10 @@ impl Provider {
         }
         let client = self.client(&d, &keys);
         let nonce = Nonce::new(flow.n.clone());
-        let verifier = client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+        let profile = self.cfg.profile;
+        // Entra's multi-tenant issuer is checked below instead.
+        let own_iss_check = d.issuer.contains(TENANT_PLACEHOLDER);
+        let verifier = client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS).require_issuer_match(!own_iss_check);
         let claims = id_token.claims(&verifier, &nonce).map_err(|e| bad_token(format!("ID token: {e}")))?;
         // at_hash, when present, binds the access token to the ID token.
         if let Some(expected) = claims.access_token_hash() {
@@ -407,23 +415,36 @@ impl Provider {
         }
         let raw = id_token.to_string();
         let payload = jwt_payload(&raw).unwrap_or_default();
+        let issuer = self.token_issuer(&d, &payload)?;
+        if profile == Some(Profile::Google) && !self.cfg.domains.is_empty() {
+            let hd = payload.get("hd").and_then(|v| v.as_str());
+            if !hd.is_some_and(|hd| self.cfg.domains.iter().any(|d| d.eq_ignore_ascii_case(hd))) {
+                return Err(AuthError::Forbidden(
+                    "this Google account does not belong to an allowed Workspace domain (hd)".into(),
+                ));
+            }
+        }
         let idp_sid = payload.get("sid").and_then(|v| v.as_str()).map(str::to_string);
         let role_claim = self.cfg.role_mapping.as_ref().map(|m| m.claim.as_str());
         let mut role_values = role_claim.and_then(|c| claim_values(&payload, c));
+        let verified = email_verified(&payload, profile);
         let mut identity = Identity {
             provider: self.cfg.id.clone(),
-            issuer: d.issuer.clone(),
+            issuer,
             subject: claims.subject().as_str().to_string(),
             email: claims.email().map(|e| e.as_str().to_string()),
-            email_verified: claims.email_verified() == Some(true),
-            email_assumed_verified: claims.email_verified().is_none() && self.cfg.assume_email_verified,
+            email_verified: verified == Some(true),
+            email_assumed_verified: verified.is_none() && self.cfg.assume_email_verified,
+            trust_email_for_linking: self.cfg.trust_email_for_linking,
             name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
             role_values: Vec::new(),
             idp_sid,
             id_token: raw,
         };
         // UserInfo, when offered: its `sub` must be the ID token's.
-        if let Ok(request) =
+        let info = if profile == Some(Profile::Cognito) {
+            self.cognito_user_info(&d, tokens.access_token().secret(), &identity.subject).await?
+        } else if let Ok(request) =
             client.user_info(tokens.access_token().clone(), Some(SubjectIdentifier::new(identity.subject.clone())))
         {
             let info: UserInfo = request.request_async(&self.http).await.map_err(|e| match e {
@@ -433,19 +454,24 @@ impl Provider {
                     AuthError::IdpBadResponse("the UserInfo request failed".into())
                 }
             })?;
+            serde_json::to_value(&info).ok()
+        } else {
+            None
+        };
+        if let Some(info) = info {
             if identity.email.is_none() {
-                identity.email = info.email().map(|e| e.as_str().to_string());
-                identity.email_verified = info.email_verified() == Some(true);
-                identity.email_assumed_verified = info.email_verified().is_none() && self.cfg.assume_email_verified;
+                identity.email = info.get("email").and_then(|v| v.as_str()).map(str::to_string);
+                let verified = email_verified(&info, profile);
+                identity.email_verified = verified == Some(true);
+                identity.email_assumed_verified = verified.is_none() && self.cfg.assume_email_verified;
             }
             if identity.name.is_none() {
-                identity.name = info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string());
+                identity.name = info.get("name").and_then(|v| v.as_str()).map(str::to_string);
             }
             if role_values.is_none()
                 && let Some(claim) = role_claim
             {
-                let extra = serde_json::Value::Object(info.additional_claims().rest.clone());
-                role_values = claim_values(&extra, claim);
+                role_values = claim_values(&info, claim);
             }
         }
         if let Some(claim) = role_claim {
@@ -453,6 +479,54 @@ impl Provider {
         }
         identity.role_values = role_values.unwrap_or_default();
         Ok(identity)
+    }
+
+    /// The issuer of a verified ID token's identity. openidconnect checked `iss` against the
+    /// discovered issuer, except for Entra ID's multi-tenant issuer (`{tenantid}` filled in
+    /// with the token's `tid`, which must be one of `tenants`).
+    fn token_issuer(&self, d: &Discovered, payload: &serde_json::Value) -> Result<String, AuthError> {
+        let iss = payload.get("iss").and_then(|v| v.as_str()).ok_or_else(|| bad_token("the ID token has no iss"))?;
+        if d.issuer.contains(TENANT_PLACEHOLDER) {
+            let tid = payload
+                .get("tid")
+                .and_then(|v| v.as_str())
+                .filter(|t| is_tenant_id(t))
+                .ok_or_else(|| bad_token("the ID token names no tenant (tid)"))?;
+            if !self.cfg.tenants.iter().any(|t| t == tid) {
+                tracing::warn!(provider = %self.cfg.id, tid, "OIDC sign-in from a tenant not in tenants");
+                return Err(AuthError::Forbidden("this Entra ID tenant may not sign in here".into()));
+            }
+            let expected = d.issuer.replace(TENANT_PLACEHOLDER, tid);
+            if iss != expected {
+                return Err(bad_token("iss is not the issuer of the token's tenant"));
+            }
+            return Ok(expected);
+        }
+        Ok(d.issuer.clone())
+    }
+
+    /// UserInfo read directly (Cognito answers `email_verified` as a string, which the typed
+    /// client refuses): JSON only, and its `sub` must be the ID token's.
+    async fn cognito_user_info(
+        &self,
+        d: &Discovered,
+        access_token: &str,
+        subject: &str,
+    ) -> Result<Option<serde_json::Value>, AuthError> {
+        let Some(url) = d.metadata.userinfo_endpoint() else { return Ok(None) };
+        let failed = |e: &dyn std::fmt::Display| {
+            tracing::warn!(provider = %self.cfg.id, error = %e, "UserInfo request failed");
+            AuthError::IdpBadResponse("the UserInfo request failed".into())
+        };
+        let got = self.http.get_bearer(url.as_str(), access_token).await.map_err(|e| failed(&e))?;
+        if got.status != 200 {
+            return Err(failed(&got.status));
+        }
+        let info: serde_json::Value = serde_json::from_slice(&got.body).map_err(|e| failed(&e))?;
+        if info.get("sub").and_then(|v| v.as_str()) != Some(subject) {
+            return Err(bad_token("UserInfo: its sub is not the ID token's"));
+        }
+        Ok(Some(info))
     }
 
     /// The RP-initiated logout URL for a session's ID token, if the IdP offers one.
@@ -566,6 +640,40 @@ fn chrono_now() -> i64 {
     crate::time::now()
 }
 
+/// The placeholder of Entra ID's multi-tenant issuer.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// Whether the announced issuer is Entra ID's multi-tenant form of the configured one: the
+/// configured tenant segment (`common`, `organizations`, `consumers`) is `{tenantid}` there.
+fn entra_template_matches(configured: &str, announced: &str) -> bool {
+    let configured: Vec<&str> = configured.trim_end_matches('/').split('/').collect();
+    let announced: Vec<&str> = announced.trim_end_matches('/').split('/').collect();
+    configured.len() == announced.len()
+        && configured.iter().zip(&announced).all(|(c, a)| {
+            c == a
+                || (*a == TENANT_PLACEHOLDER
+                    && ["common", "organizations", "consumers"].iter().any(|t| c.eq_ignore_ascii_case(t)))
+        })
+}
+
+/// `email_verified` as the provider means it: a boolean; Cognito's `"true"`/`"false"` strings
+/// under its profile; Entra ID's `xms_edov` (domain owner verified) when the claim is absent
+/// under its profile. A claim of another type counts as not verified. `None` when absent.
+fn email_verified(claims: &serde_json::Value, profile: Option<Profile>) -> Option<bool> {
+    use serde_json::Value;
+    match claims.get("email_verified") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if profile == Some(Profile::Cognito) => Some(s.eq_ignore_ascii_case("true")),
+        Some(_) => Some(false),
+        None if profile == Some(Profile::Entra) => match claims.get("xms_edov") {
+            Some(Value::Bool(true)) => Some(true),
+            Some(Value::String(s)) if s == "1" || s.eq_ignore_ascii_case("true") => Some(true),
+            _ => None,
+        },
+        None => None,
+    }
+}
+
 /// Every claim of a UserInfo answer beyond the standard ones (for `roleClaim`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AnyClaims {
@@ -645,6 +753,25 @@ mod tests {
         assert_eq!(claim_values(&claims, "weird"), Some(vec![]));
         assert_eq!(claim_values(&claims, "missing"), None);
         assert_eq!(claim_values(&claims, "realm_access.missing"), None);
+    }
+
+    #[test]
+    fn provider_quirks() {
+        let base = "https://login.microsoftonline.com";
+        assert!(entra_template_matches(&format!("{base}/common/v2.0"), &format!("{base}/{{tenantid}}/v2.0")));
+        assert!(entra_template_matches(&format!("{base}/Organizations/v2.0/"), &format!("{base}/{{tenantid}}/v2.0")));
+        assert!(!entra_template_matches(&format!("{base}/contoso/v2.0"), &format!("{base}/{{tenantid}}/v2.0")));
+        assert!(!entra_template_matches("https://evil.example/common/v2.0", &format!("{base}/{{tenantid}}/v2.0")));
+        let v = |j: serde_json::Value, p| email_verified(&j, p);
+        use serde_json::json;
+        assert_eq!(v(json!({"email_verified": true}), None), Some(true));
+        assert_eq!(v(json!({"email_verified": "true"}), None), Some(false));
+        assert_eq!(v(json!({"email_verified": "true"}), Some(Profile::Cognito)), Some(true));
+        assert_eq!(v(json!({"email_verified": "false"}), Some(Profile::Cognito)), Some(false));
+        assert_eq!(v(json!({}), Some(Profile::Cognito)), None);
+        assert_eq!(v(json!({"xms_edov": true}), Some(Profile::Entra)), Some(true));
+        assert_eq!(v(json!({"xms_edov": true}), None), None);
+        assert_eq!(v(json!({"xms_edov": false}), Some(Profile::Entra)), None);
     }
 
     #[test]

@@ -210,6 +210,14 @@ impl AuthService {
             // and an account that proved it owns the address: otherwise whoever created the
             // account first (open signup, an invitation link) would keep a password on the
             // victim's account (pre-hijacking).
+            if !id.trust_email_for_linking {
+                tracing::warn!(target: "auth::audit", event = "link_refused_untrusted", user_id = %existing.id, provider = %id.provider);
+                return Err(AuthError::Forbidden(
+                    "an account with this email exists, and this identity provider is not trusted to link accounts \
+                     by email (oidc.providers[].trustEmailForLinking): sign in with the account's password"
+                        .into(),
+                ));
+            }
             if !id.email_verified {
                 return Err(AuthError::Forbidden(
                     "an account with this email exists, and the identity provider did not confirm the email is verified"
