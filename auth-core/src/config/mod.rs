@@ -57,6 +57,7 @@ use crate::secret::Secret;
 
 pub use duration::parse_duration;
 pub use load::{LoadOptions, unknown_keys};
+#[cfg(feature = "oidc")]
 pub(crate) use validate::is_tenant_id;
 pub use validate::{is_loopback_host, normalize_discovery_url};
 
@@ -777,8 +778,17 @@ mod tests {
             ("oidc.scopes", vec![Want::text(format!("[{}]", provider.scopes.join(", ")))]),
             ("oidc.verifySsl", vec![Want::text(provider.verify_ssl)]),
             ("oidc.assumeEmailVerified", vec![Want::text(provider.assume_email_verified)]),
+            ("oidc.profile", vec![Want::Nothing]),
+            ("oidc.trustEmailForLinking", vec![Want::text(provider.trust_email_for_linking)]),
+            ("oidc.roleClaim", vec![Want::Nothing]),
+            ("oidc.organization", vec![Want::Nothing]),
+            ("oidc.domains", vec![Want::EmptyList]),
+            ("oidc.enforce", vec![Want::text(provider.enforce)]),
+            ("oidc.tenants", vec![Want::EmptyList]),
         ];
         assert!(ui.logo_url.is_none() && b.valid_email_domain.is_none(), "stated as none");
+        assert!(provider.profile.is_none() && provider.role_mapping.is_none() && provider.domains.is_empty());
+        assert!(provider.tenants.is_empty(), "stated as none");
         assert!(c.previous_jwt_secrets.is_empty() && c.public_paths.is_empty() && c.trusted_proxies.is_empty());
         let mut wrong = Vec::new();
         for (key, wants) in &rows {
