@@ -568,6 +568,21 @@ async fn entra_profile(adapter: Adapter) {
         let (status, session) = attempt(&s, &idp, entra(tid, iss_tid, "x@example.com")).await;
         assert_eq!((status, session.is_some()), (want, false), "{name}");
     }
+    // The callback's iss parameter (RFC 9207) names the user's tenant: an allowed one passes.
+    for (tid, want) in [(TENANT, StatusCode::FOUND), (OTHER_TENANT, StatusCode::BAD_REQUEST)] {
+        let a = begin(&s).await;
+        let claims = good_claims(&idp, &a.nonce);
+        idp.set(|sc| entra(TENANT, TENANT, "ent@example.com")(claims, sc));
+        let iss = format!("{}/{tid}/v2.0", idp.base).replace(':', "%3A").replace('/', "%2F");
+        let r = s
+            .client()
+            .get(s.url(&format!("/api/v1/auth/callback?code=c&state={}&iss={iss}", a.state)))
+            .header("cookie", &a.cookie)
+            .send()
+            .await
+            .expect("callback");
+        assert_eq!(r.status(), want, "iss of tenant {tid}");
+    }
     // An existing account with the address is never linked on an assumption.
     let (status, session) = attempt(&s, &idp, |c, sc| {
         entra(TENANT, TENANT, "admin@example.com")(

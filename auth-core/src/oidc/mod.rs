@@ -349,7 +349,10 @@ impl Provider {
     pub(crate) async fn check_iss_param(&self, iss: Option<&str>) -> Result<(), AuthError> {
         let Some(iss) = iss else { return Ok(()) };
         let d = self.ensure().await?;
-        if iss.trim_end_matches('/') == d.issuer.trim_end_matches('/') {
+        let same = |issuer: &str| iss.trim_end_matches('/') == issuer.trim_end_matches('/');
+        // Entra's multi-tenant issuer: the callback names the user's tenant.
+        let tenant_issuer = || self.cfg.tenants.iter().any(|tid| same(&d.issuer.replace(TENANT_PLACEHOLDER, tid)));
+        if same(&d.issuer) || (d.issuer.contains(TENANT_PLACEHOLDER) && tenant_issuer()) {
             Ok(())
         } else {
             Err(AuthError::invalid("iss", "the callback comes from another issuer"))
