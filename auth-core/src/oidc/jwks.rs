@@ -5,9 +5,10 @@
 //!   and `max-age=0` count as the minimum);
 //! - it is re-read in the background once [`REFRESH_AT_PERCENT`] of that lifetime has passed,
 //!   and before any use once all of it has (a failed re-read keeps the last good set);
-//! - a token naming a `kid` the set lacks (key rotation) re-reads it at once, but at most once
-//!   per [`MIN_REFETCH`] per provider: a caller that comes too soon waits for the next allowed
-//!   fetch instead of failing, and callers that wait together share one fetch;
+//! - a token naming a `kid` the set lacks (key rotation) re-reads it at once, but such re-reads
+//!   (the ones a caller can trigger at will) happen at most once per [`MIN_REFETCH`] per
+//!   provider: a caller that comes too soon waits for the next allowed fetch instead of
+//!   failing, and callers that wait together share one fetch;
 //! - the set fetched last is the whole truth: a key the provider stopped publishing stops
 //!   verifying as soon as the set is re-read.
 //!
@@ -31,7 +32,8 @@ pub(crate) const MIN_MAX_AGE: Duration = Duration::from_secs(60);
 pub(crate) const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Lifetime of a key set served without `Cache-Control: max-age`.
 pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
-/// Least time between two fetches of one provider's keys (an unknown `kid` waits for the next).
+/// Least time between two re-reads for an unknown `kid` of one provider (a caller that comes
+/// sooner waits for the next).
 pub(crate) const MIN_REFETCH: Duration = Duration::from_secs(3);
 /// The share of a key set's lifetime after which the background task re-reads it.
 const REFRESH_AT_PERCENT: u32 = 80;
@@ -93,7 +95,8 @@ pub(crate) fn max_age(cache_control: Option<&str>) -> Duration {
 
 /// Bookkeeping of fetches, behind the fetch lock.
 struct FetchState {
-    last: Instant,
+    /// The last re-read for an unknown `kid`.
+    last_for_kid: Option<Instant>,
 }
 
 /// The key cache of one provider.
@@ -119,7 +122,7 @@ impl Jwks {
             uri: uri.to_string(),
             http,
             current: RwLock::new(Arc::new(keys)),
-            fetch: Mutex::new(FetchState { last: Instant::now() }),
+            fetch: Mutex::new(FetchState { last_for_kid: None }),
             attempts: AtomicU64::new(1),
             fetches: AtomicU64::new(1),
         });
@@ -142,28 +145,32 @@ impl Jwks {
         if usable(&keys) {
             return keys;
         }
-        if let Some(kid) = kid {
+        let unknown_kid = kid.is_some_and(|kid| !keys.has_kid(kid));
+        if let Some(kid) = kid.filter(|_| unknown_kid) {
             tracing::info!(provider = %self.provider, kid, "OIDC token names a key not in the cached JWKS; re-reading it");
         }
-        self.refresh(seen, usable).await
+        self.refresh(seen, usable, unknown_kid).await
     }
 
     /// Re-reads the set unless another caller did since `seen`, or the set became `usable`
-    /// meanwhile; waits for [`MIN_REFETCH`] since the last fetch first. A failed re-read
+    /// meanwhile; for an unknown `kid`, waits for [`MIN_REFETCH`] since the last such re-read
+    /// first. A failed re-read
     /// keeps the last good set: an unreachable provider issues no new tokens, and the ones it
     /// issued before stay verifiable.
-    async fn refresh(&self, seen: u64, usable: impl Fn(&Keys) -> bool) -> Arc<Keys> {
+    async fn refresh(&self, seen: u64, usable: impl Fn(&Keys) -> bool, for_kid: bool) -> Arc<Keys> {
         let mut state = self.fetch.lock().await;
         let keys = self.current();
         // Someone fetched while this caller waited for the lock: share their result.
         if self.attempts.load(Ordering::Acquire) != seen || usable(&keys) {
             return keys;
         }
-        let wait = MIN_REFETCH.saturating_sub(state.last.elapsed());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        if for_kid {
+            let wait = state.last_for_kid.map_or(Duration::ZERO, |last| MIN_REFETCH.saturating_sub(last.elapsed()));
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            state.last_for_kid = Some(Instant::now());
         }
-        state.last = Instant::now();
         let result = fetch(&self.http, &self.uri).await;
         self.attempts.fetch_add(1, Ordering::AcqRel);
         match result {
@@ -197,7 +204,7 @@ impl Jwks {
                 let Some(jwks) = weak.upgrade() else { return };
                 let seen = jwks.attempts.load(Ordering::Acquire);
                 // Done already when someone re-read the set since.
-                let keys = jwks.refresh(seen, |k| Instant::now() < k.refresh_due()).await;
+                let keys = jwks.refresh(seen, |k| Instant::now() < k.refresh_due(), false).await;
                 // A set still due means the re-read failed: try again a little later.
                 let now = Instant::now();
                 due = if keys.refresh_due() > now { keys.refresh_due() } else { now + RETRY_AFTER_FAILURE };

@@ -277,6 +277,21 @@ impl AuthService {
 
     /// `POST /backchannel-logout`: validates the logout token and ends the matching sessions.
     pub(crate) async fn backchannel_logout(&self, body: &[u8]) -> Result<AuthResponse, AuthError> {
+        // Run to the end even if the IdP stops waiting (its timeout may be shorter than a key
+        // re-read): the sessions end either way.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let (service, body) = (self.clone(), body.to_vec());
+            return tokio::spawn(async move { service.backchannel_logout_now(&body).await }).await.unwrap_or_else(
+                |e| {
+                    tracing::error!(error = %e, "back-channel logout task failed");
+                    Err(AuthError::Unavailable)
+                },
+            );
+        }
+        self.backchannel_logout_now(body).await
+    }
+
+    async fn backchannel_logout_now(&self, body: &[u8]) -> Result<AuthResponse, AuthError> {
         let oidc = self.inner.oidc.as_ref().ok_or_else(oidc_off)?;
         let token = url::form_urlencoded::parse(body)
             .find(|(k, _)| k == "logout_token")
