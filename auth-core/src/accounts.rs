@@ -97,16 +97,21 @@ impl AuthService {
             .throttle
             .reserve(email.as_str(), via)
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        let shared = attempt.shared();
+        self.shared_throttle_check(&shared).await?;
         let user = self.inner.store.find_user_by_email(email.as_str()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let verdict = self.inner.passwords.verify(password, stored).await?;
         let Some(user) = user.filter(|_| verdict.valid) else {
-            if let Some(lock) = attempt.fail() {
+            let local = attempt.fail();
+            let everywhere = self.inner.throttle.shared_fail(&*self.inner.store, &shared).await?;
+            if let Some(lock) = local.max(everywhere) {
                 tracing::warn!(target: "auth::audit", event = "login_locked", lock_secs = lock.as_secs());
             }
             return Err(AuthError::InvalidCredentials);
         };
         attempt.succeed();
+        self.inner.throttle.shared_succeed(&*self.inner.store, &shared).await?;
         if verdict.needs_rehash {
             match self.inner.passwords.hash(password).await {
                 Ok(h) => {
@@ -125,6 +130,14 @@ impl AuthService {
         };
         session.device_cookie = Some(self.inner.devices.issue(device, email.as_str(), now()));
         Ok(session)
+    }
+
+    /// Refuses an attempt while another instance holds a lock on one of its buckets.
+    async fn shared_throttle_check(&self, shared: &[crate::throttle::SharedBucket]) -> Result<(), AuthError> {
+        match self.inner.throttle.shared_lock(&*self.inner.store, shared).await? {
+            Some(retry_after) => Err(AuthError::RateLimited { retry_after }),
+            None => Ok(()),
+        }
     }
 
     /// Which throttling buckets judge a password attempt for `account`: its own device bucket
@@ -183,7 +196,7 @@ impl AuthService {
     /// Ends a session everywhere: revoked in the store, refused at once on this instance.
     pub(crate) async fn logout(&self, user: &CurrentUser) -> Result<(), AuthError> {
         self.inner.store.revoke_session(&user.session_id).await?;
-        self.inner.cache.revoke(&user.session_id);
+        self.revoke_cached([&*user.session_id]).await;
         tracing::info!(target: "auth::audit", event = "logout", user_id = %user.id);
         Ok(())
     }
@@ -217,25 +230,27 @@ impl AuthService {
             .throttle
             .reserve(&record.email, self.throttle_via(req, &record.email))
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        let shared = attempt.shared();
+        self.shared_throttle_check(&shared).await?;
         if !self.inner.passwords.verify(current, Some(stored)).await?.valid {
             let _ = attempt.fail();
+            self.inner.throttle.shared_fail(&*self.inner.store, &shared).await?;
             return Err(AuthError::invalid("current_password", "is not correct"));
         }
         attempt.succeed();
+        self.inner.throttle.shared_succeed(&*self.inner.store, &shared).await?;
         self.inner.passwords.check_policy("new_password", new, &[&record.email, &record.name]).await?;
         let hash = self.inner.passwords.hash(new).await?;
         self.inner.store.set_password_hash(&record.id, &hash).await?;
         // Every session ends, the caller's included; the caller gets a fresh one.
         let revoked = self.inner.store.revoke_user_sessions(&record.id, None).await?;
-        for sid in &revoked {
-            self.inner.cache.revoke(sid);
-        }
+        self.revoke_cached(&revoked).await;
         tracing::info!(target: "auth::audit", event = "password_change", user_id = %record.id, sessions_ended = revoked.len());
         self.start_session(req, &record, user.auth_method).await
     }
 
     async fn reload(&self, user: &CurrentUser) -> Result<CurrentUser, AuthError> {
-        self.inner.cache.forget(&user.session_id);
+        self.forget_cached([&*user.session_id]).await;
         match self.inner.store.load_session(&user.session_id).await? {
             Some(v) if !v.session.revoked => {
                 let current = CurrentUser::from_view(&v);
@@ -319,7 +334,7 @@ impl AuthService {
         if !self.inner.store.revoke_own_session(&user.id, id).await? {
             return Err(AuthError::NotFound("no such session".into()));
         }
-        self.inner.cache.revoke(id);
+        self.revoke_cached([id]).await;
         tracing::info!(target: "auth::audit", event = "session_revoked", user_id = %user.id);
         Ok(())
     }
@@ -327,9 +342,7 @@ impl AuthService {
     /// "Sign out everywhere else": every other session of the caller ends.
     pub(crate) async fn end_other_sessions(&self, user: &CurrentUser) -> Result<usize, AuthError> {
         let ended = self.inner.store.revoke_user_sessions(&user.id, Some(&user.session_id)).await?;
-        for sid in &ended {
-            self.inner.cache.revoke(sid);
-        }
+        self.revoke_cached(&ended).await;
         tracing::info!(target: "auth::audit", event = "sessions_revoked", user_id = %user.id, sessions_ended = ended.len());
         Ok(ended.len())
     }

@@ -136,6 +136,10 @@ impl From<crate::store::StoreError> for AuthError {
                 tracing::error!(error = %e, "store unavailable");
                 Self::Unavailable
             }
+            crate::store::StoreError::Corrupt(e) => {
+                tracing::error!(error = %e, "the store holds data this version cannot read");
+                Self::Unavailable
+            }
         }
     }
 }

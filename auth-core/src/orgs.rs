@@ -55,11 +55,11 @@ impl AuthService {
         }
     }
 
-    /// Makes every live session of `user_id` re-read the store on its next request here.
+    /// Makes every live session of `user_id` re-read the store on its next request, on every
+    /// instance.
     pub(crate) async fn invalidate_user(&self, user_id: &str) -> Result<(), AuthError> {
-        for sid in self.inner.store.live_session_ids(user_id).await? {
-            self.inner.cache.forget(&sid);
-        }
+        let live = self.inner.store.live_session_ids(user_id).await?;
+        self.forget_cached(&live).await;
         Ok(())
     }
 

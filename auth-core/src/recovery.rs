@@ -134,9 +134,7 @@ impl AuthService {
         let password_hash = self.inner.passwords.hash(new).await?;
         self.inner.store.set_password_hash(&user_id, &password_hash).await?;
         let ended = self.inner.store.revoke_user_sessions(&user_id, None).await?;
-        for sid in &ended {
-            self.inner.cache.revoke(sid);
-        }
+        self.revoke_cached(&ended).await;
         tracing::info!(target: "auth::audit", event = "password_reset", user_id = %user_id, sessions_ended = ended.len());
         Ok(())
     }

@@ -364,6 +364,13 @@ impl SessionCache {
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.sessions.remove(sid);
     }
+
+    /// Forgets every session (revocations may have been missed): each is read again from the
+    /// store on its next request. Verified token signatures stay cached.
+    pub(crate) fn forget_all(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.sessions.clear();
+    }
 }
 
 /// A random URL-safe id of `bytes` random bytes.

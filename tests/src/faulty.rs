@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use auth_core::Role;
 use auth_core::store::{
-    Acceptor, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation, NewUser,
-    OidcSession, Organization, SessionInfo, SessionRecord, SessionView, Store, StoreError, StoreResult, UserRecord,
+    Acceptor, CacheEvent, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation,
+    NewUser, OidcSession, Organization, Pushed, SessionInfo, SessionRecord, SessionView, Store, StoreError,
+    StoreResult, UserRecord,
 };
 
 /// Turns the store off and on.
@@ -55,6 +56,10 @@ macro_rules! delegate {
                     self.inner.$name($($arg),*).await
                 }
             )*
+
+            fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Pushed>> {
+                self.inner.subscribe()
+            }
         }
     };
 }
@@ -99,4 +104,9 @@ delegate! {
     fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool>;
     fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
     fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
+    fn throttle_fail(&self, bucket: &str, now: i64, quiet_since: i64) -> StoreResult<u32>;
+    fn throttle_lock(&self, bucket: &str, until: i64) -> StoreResult<()>;
+    fn throttle_locked_until(&self, buckets: &[String], now: i64) -> StoreResult<Option<i64>>;
+    fn throttle_clear(&self, bucket: &str) -> StoreResult<()>;
+    fn publish(&self, event: &CacheEvent) -> StoreResult<()>;
 }

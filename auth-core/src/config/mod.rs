@@ -437,6 +437,9 @@ pub struct AuthConfig {
     pub public_url_configured: bool,
     /// sqlx database URL. Defaults to `sqlite://data/auth.db` (created if missing).
     pub database_url: String,
+    /// The pool of a server database (PostgreSQL): `database.maxConnections`,
+    /// `database.acquireTimeout`.
+    pub database_pool: crate::store::PoolConfig,
     /// Session settings.
     pub session: SessionConfig,
     /// Password accounts.
@@ -473,6 +476,7 @@ impl Default for AuthConfig {
             public_url: Url::parse("http://127.0.0.1:3000").expect("a literal, valid URL"),
             public_url_configured: false,
             database_url: "sqlite://data/auth.db".into(),
+            database_pool: crate::store::PoolConfig::default(),
             session: SessionConfig::default(),
             basic_auth: BasicAuthConfig::default(),
             jwt_secret: JwtSecretSource::default(),
@@ -629,6 +633,8 @@ mod tests {
         let rows: Vec<(&str, Vec<Want>)> = vec![
             ("publicUrl", vec![Want::Url(c.public_url.clone())]),
             ("database.url", vec![Want::text(&c.database_url)]),
+            ("database.maxConnections", vec![Want::text(c.database_pool.max_connections)]),
+            ("database.acquireTimeout", vec![Want::Duration(c.database_pool.acquire_timeout)]),
             ("basicAuth.enabled", vec![Want::text(b.enabled)]),
             ("basicAuth.validEmailDomain", vec![Want::Nothing]),
             ("basicAuth.previousJwtSecrets", vec![Want::EmptyList]),

@@ -36,6 +36,8 @@ pub(crate) struct RawConfig {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawDatabase {
     pub(crate) url: Option<String>,
+    pub(crate) max_connections: Option<u32>,
+    pub(crate) acquire_timeout: Option<DurationValue>,
 }
 
 /// `session.*`.

@@ -143,9 +143,8 @@ impl AuthService {
             }
             store.link_identity(&id.issuer, &id.subject, &existing.id).await?;
             // A new way into the account: every earlier session ends.
-            for sid in store.revoke_user_sessions(&existing.id, None).await? {
-                self.inner.cache.revoke(&sid);
-            }
+            let ended = store.revoke_user_sessions(&existing.id, None).await?;
+            self.revoke_cached(&ended).await;
             tracing::info!(target: "auth::audit", event = "identity_linked", user_id = %existing.id, provider = %id.provider);
             return Ok(existing);
         }
@@ -211,9 +210,7 @@ impl AuthService {
             return Err(AuthError::invalid("logout_token", "already used"));
         }
         let ended = self.inner.store.revoke_idp_sessions(&issuer, sid.as_deref(), sub.as_deref()).await?;
-        for id in &ended {
-            self.inner.cache.revoke(id);
-        }
+        self.revoke_cached(&ended).await;
         tracing::info!(target: "auth::audit", event = "backchannel_logout", provider = %provider.cfg.id, sessions_ended = ended.len());
         Ok(AuthResponse::empty(200))
     }

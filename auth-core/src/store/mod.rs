@@ -1,11 +1,23 @@
-//! Persistence: a small async trait with its own error type, and its SQLite implementation.
+//! Persistence: a small async trait with its own error type, and its two implementations,
+//! SQLite (embedded, one machine) and PostgreSQL (several instances), which share their SQL.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "test-util")]
+pub mod conformance;
 
 /// Store failures. Anything but `Conflict`/`NotFound` fails the request closed with 503.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +32,10 @@ pub enum StoreError {
     /// The database cannot be reached or failed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A row holds what this version cannot read (an unknown role, a wrong type): refused,
+    /// never read as a default.
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
 }
 
 /// Result alias of the store.
@@ -73,9 +89,13 @@ impl AuthMethod {
         }
     }
 
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    fn parse(s: &str) -> Self {
-        if s == "oidc" { Self::Oidc } else { Self::Password }
+    /// Parses `password` or `oidc`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "password" => Some(Self::Password),
+            "oidc" => Some(Self::Oidc),
+            _ => None,
+        }
     }
 }
 
@@ -393,6 +413,76 @@ pub trait Store: Send + Sync + 'static {
     async fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
     /// Marks the user's email verified if it still is `email`; `false` otherwise.
     async fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
+    /// Adds a failed sign-in to a shared throttle bucket and returns its failures; a bucket
+    /// whose last failure is older than `quiet_since` starts again from one.
+    async fn throttle_fail(&self, bucket: &str, now: i64, quiet_since: i64) -> StoreResult<u32>;
+    /// Locks a bucket until `until` (never shortens a longer lock).
+    async fn throttle_lock(&self, bucket: &str, until: i64) -> StoreResult<()>;
+    /// The latest lock in force at `now` on any of `buckets`.
+    async fn throttle_locked_until(&self, buckets: &[String], now: i64) -> StoreResult<Option<i64>>;
+    /// Forgets a bucket (a successful sign-in).
+    async fn throttle_clear(&self, bucket: &str) -> StoreResult<()>;
+    /// Tells the other instances on this store that a cached session changed. Stores that
+    /// cannot push (SQLite) do nothing: there, others see it within `revalidateAfter`.
+    async fn publish(&self, event: &CacheEvent) -> StoreResult<()>;
+    /// The other instances' [`CacheEvent`]s, for a store that can push them; called once.
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Pushed>>;
+}
+
+/// A change to a cached session that every instance must apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheEvent {
+    /// The session was revoked: refuse it from now on.
+    Revoked(String),
+    /// What the session grants changed (roles, name): read it from the store again.
+    Changed(String),
+}
+
+/// What a store pushes to an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// Another instance's event.
+    Event(CacheEvent),
+    /// The push channel (re)connected, and events may have been missed: forget every cached
+    /// session.
+    Resync,
+}
+
+/// The connection pool of a server database (`database.maxConnections`,
+/// `database.acquireTimeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Connections per instance, 2 to 1000 (one is the listener's). Defaults to 10.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it answers 503, 1 s to 60 s.
+    /// Defaults to 3 s.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// Opens the store `url` names: the one place that maps a URL to a backend.
+pub async fn open(url: &str, pool: &PoolConfig) -> StoreResult<Arc<dyn Store>> {
+    supported_url(url).map_err(StoreError::Unavailable)?;
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::connect(url).await?));
+    }
+    #[cfg(feature = "postgres")]
+    if is_postgres(url) {
+        return Ok(Arc::new(PgStore::connect(url, pool).await?));
+    }
+    let _ = pool;
+    Err(StoreError::Unavailable(format!("{url:?} has no backend in this build")))
+}
+
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Whether this build can open `url`: the one place that decides which database URLs are
@@ -402,14 +492,26 @@ pub(crate) fn supported_url(url: &str) -> Result<(), String> {
     if url.starts_with("sqlite:") {
         return Ok(());
     }
+    #[cfg(feature = "postgres")]
+    if is_postgres(url) {
+        return Ok(());
+    }
     let offered: &[&str] = &[
         #[cfg(feature = "sqlite")]
         "sqlite://path/to/file.db",
+        #[cfg(feature = "postgres")]
+        "postgres://user:password@host/database",
     ];
+    // Never echo the URL: it may hold a password.
+    let url = match url.split_once(':') {
+        Some((scheme, _)) if !scheme.is_empty() => format!("a {scheme:?} URL"),
+        _ => "this URL".to_string(),
+    };
     Err(match offered {
-        [] => {
-            format!("{url:?} is not supported by this build: it has no database backend (enable the `sqlite` feature)")
-        }
-        _ => format!("{url:?} is not supported by this build: use {}", offered.join(" or ")),
+        [] => format!(
+            "{url} is not supported by this build: it has no database backend \
+             (enable the `sqlite` or `postgres` feature)"
+        ),
+        _ => format!("{url} is not supported by this build: use {}", offered.join(" or ")),
     })
 }
