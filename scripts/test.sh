@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs the pinned test peers (an SMTP server from PyPI, the OpenID
-# provider from npm, Debian's chromium and the browser driver from npm) if missing, then
-# `cargo test --workspace`. Extra arguments go to cargo.
+# provider from npm, Debian's chromium and postgresql, the browser driver from npm) if missing,
+# then `cargo test --workspace`, then every store-backed scenario again on PostgreSQL
+# (AUTH_TEST_STORE=postgres). Extra arguments go to both cargo runs. The tests start their own
+# throwaway PostgreSQL clusters (tests/src/pg.rs) and stop them by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +21,25 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "test.sh: installing Debian's postgresql for the store tests (apt-get)" >&2
+  apt-get update -qq
+  # The package's own cluster is not used (and not started where no init system runs).
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "test.sh: installing the browser test driver (tests/browser, npm ci)" >&2
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-exec cargo test --workspace "$@"
+cargo test --workspace "$@"
+
+# The second pass: the same binaries (no rebuild), each scenario on a fresh PostgreSQL database.
+# (store.rs and instances.rs run on PostgreSQL in the first pass; browser.rs and cli.rs drive the
+# example binaries with their own configs.)
+pg_suites=()
+for f in tests/tests/*.rs; do
+  name=$(basename "$f" .rs)
+  case "$name" in store|instances|browser|cli) ;; *) pg_suites+=(--test "$name") ;; esac
+done
+AUTH_TEST_STORE=postgres cargo test -p auth-tests "${pg_suites[@]}" "$@"

@@ -10,7 +10,7 @@ use crate::error::AuthError;
 use crate::http::RequestView;
 use crate::service::{AuthService, IssuedSession};
 use crate::session::{CurrentUser, SessionState, random_id};
-use crate::store::{AuthMethod, NewUser, Organization, SessionRecord, StoreError, UserRecord};
+use crate::store::{AuthMethod, NewUser, Organization, SessionId, SessionRecord, StoreError, UserId, UserRecord};
 use crate::throttle::Via;
 use crate::time::now;
 
@@ -47,12 +47,8 @@ impl AuthService {
             return Err(AuthError::SignupClosed);
         }
         let hash = self.inner.passwords.hash(password).await?;
-        let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            email: email.as_str().to_string(),
-            name,
-            password_hash: Some(hash),
-        };
+        let new =
+            NewUser { id: UserId::generate(), email: email.as_str().to_string(), name, password_hash: Some(hash) };
         let created = if setup {
             match self.inner.store.create_first_admin(&new, &org_name).await {
                 Err(StoreError::Conflict(_)) if self.inner.config.basic_auth.signup == SignupMode::Open => {
@@ -161,7 +157,7 @@ impl AuthService {
         let absolute = i64::try_from(cfg.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
         let idle = i64::try_from(cfg.idle_timeout.as_secs()).unwrap_or(i64::MAX);
         let record = SessionRecord {
-            id: random_id(16),
+            id: SessionId::new(random_id(16)),
             user_id: user.id.clone(),
             auth_method: method,
             created_at: now,
@@ -330,7 +326,7 @@ impl AuthService {
     }
 
     /// Ends one of the caller's sessions (404 for anything else).
-    pub(crate) async fn end_my_session(&self, user: &CurrentUser, id: &str) -> Result<(), AuthError> {
+    pub(crate) async fn end_my_session(&self, user: &CurrentUser, id: &SessionId) -> Result<(), AuthError> {
         if !self.inner.store.revoke_own_session(&user.id, id).await? {
             return Err(AuthError::NotFound("no such session".into()));
         }

@@ -10,7 +10,7 @@ use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
 use crate::service::{AuthService, IssuedSession};
 use crate::session::CurrentUser;
-use crate::store::{InvitationRecord, Role};
+use crate::store::{InvitationId, InvitationRecord, OrgId, Role, SessionId, UserId};
 use crate::time::rfc3339;
 
 #[derive(Deserialize)]
@@ -180,9 +180,9 @@ impl AuthService {
             }
             ("DELETE", ["me", "sessions", id]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
-                self.end_my_session(&user, id).await?;
+                self.end_my_session(&user, &SessionId::new(*id)).await?;
                 let r = AuthResponse::empty(204);
-                Ok(if *id == user.session_id { r.with_header("set-cookie", self.clear_cookie()) } else { r })
+                Ok(if user.session_id == *id { r.with_header("set-cookie", self.clear_cookie()) } else { r })
             }
             ("POST", ["me", "sessions", "revoke-others"]) => {
                 let (user, _) = self.session_of(req).await?.ok_or(AuthError::Unauthenticated)?;
@@ -211,7 +211,7 @@ impl AuthService {
             }
             ("POST", ["organizations", org, "members", member, "password-reset"]) => {
                 let user = self.signed_in(req).await?;
-                let url = self.admin_reset_link(&user, org, member).await?;
+                let url = self.admin_reset_link(&user, &OrgId::new(*org), &UserId::new(*member)).await?;
                 Ok(AuthResponse::json(201, &json!({ "reset_url": url })))
             }
             ("POST", ["me", "password"]) => {
@@ -222,23 +222,26 @@ impl AuthService {
             }
             ("GET" | "HEAD", ["organizations", org, "members"]) => {
                 let user = self.signed_in(req).await?;
-                let members = self.members(&user, org).await?;
+                let members = self.members(&user, &OrgId::new(*org)).await?;
                 Ok(AuthResponse::json(200, &members))
             }
             ("PATCH", ["organizations", org, "members", member]) => {
                 let user = self.signed_in(req).await?;
                 let b: RoleBody = parse_json(body)?;
-                Ok(AuthResponse::json(200, &self.change_role(&user, org, member, b.role).await?))
+                Ok(AuthResponse::json(
+                    200,
+                    &self.change_role(&user, &OrgId::new(*org), &UserId::new(*member), b.role).await?,
+                ))
             }
             ("DELETE", ["organizations", org, "members", member]) => {
                 let user = self.signed_in(req).await?;
-                self.remove_member(&user, org, member).await?;
+                self.remove_member(&user, &OrgId::new(*org), &UserId::new(*member)).await?;
                 Ok(AuthResponse::empty(204))
             }
             ("POST", ["organizations", org, "invitations"]) => {
                 let user = self.signed_in(req).await?;
                 let b: InviteBody = parse_json(body)?;
-                let created = self.invite(&user, org, &b.email, b.role).await?;
+                let created = self.invite(&user, &OrgId::new(*org), &b.email, b.role).await?;
                 let mut v = invitation_json(&created.record);
                 v["accept_url"] = json!(created.accept_url);
                 v["delivery"] = json!(created.delivery);
@@ -246,12 +249,13 @@ impl AuthService {
             }
             ("GET" | "HEAD", ["organizations", org, "invitations"]) => {
                 let user = self.signed_in(req).await?;
-                let list: Vec<_> = self.invitations(&user, org).await?.iter().map(invitation_json).collect();
+                let list: Vec<_> =
+                    self.invitations(&user, &OrgId::new(*org)).await?.iter().map(invitation_json).collect();
                 Ok(AuthResponse::json(200, &list))
             }
             ("DELETE", ["organizations", org, "invitations", id]) => {
                 let user = self.signed_in(req).await?;
-                self.revoke_invitation(&user, org, id).await?;
+                self.revoke_invitation(&user, &OrgId::new(*org), &InvitationId::new(*id)).await?;
                 Ok(AuthResponse::empty(204))
             }
             ("GET" | "HEAD", ["invitations", token]) => {

@@ -10,7 +10,7 @@ use crate::http::{AuthResponse, RequestView};
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
 use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry};
-use crate::store::{CacheEvent, Pushed, Store, StoreError};
+use crate::store::{CacheEvent, Pushed, SessionId, Store, StoreError};
 use crate::throttle::{DeviceCookies, Throttle};
 use crate::time::now;
 
@@ -214,7 +214,7 @@ impl AuthService {
         for sid in sids {
             let sid = sid.as_ref();
             self.inner.cache.revoke(sid);
-            self.announce(CacheEvent::Revoked(sid.to_string())).await;
+            self.announce(CacheEvent::Revoked(sid.into())).await;
         }
     }
 
@@ -223,7 +223,7 @@ impl AuthService {
         for sid in sids {
             let sid = sid.as_ref();
             self.inner.cache.forget(sid);
-            self.announce(CacheEvent::Changed(sid.to_string())).await;
+            self.announce(CacheEvent::Changed(sid.into())).await;
         }
     }
 
@@ -326,9 +326,10 @@ impl AuthService {
             return Ok(state);
         }
         let epoch = self.inner.cache.epoch();
-        let view = self.inner.store.load_session(&entry.sid).await?;
+        let sid = SessionId::new(&*entry.sid);
+        let view = self.inner.store.load_session(&sid).await?;
         if view.as_ref().is_some_and(|v| !v.session.revoked)
-            && let Err(e) = self.inner.store.touch_session(&entry.sid, now()).await
+            && let Err(e) = self.inner.store.touch_session(&sid, now()).await
         {
             tracing::debug!(error = %e, "could not note a session's last use");
         }

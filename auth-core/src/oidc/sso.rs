@@ -152,7 +152,7 @@ impl AuthService {
         let name = clean_name("name", id.name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or(local))
             .or_else(|_| clean_name("name", local))?;
         let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::store::UserId::generate(),
             email: email.as_str().to_string(),
             name,
             password_hash: None,

@@ -22,8 +22,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    Acceptor, AuthMethod, EmailTokenPurpose, NewEmailToken, NewInvitation, NewUser, OidcSession, Role, SessionRecord,
-    Store, StoreError,
+    Acceptor, AuthMethod, EmailTokenPurpose, InvitationId, NewEmailToken, NewInvitation, NewUser, OidcSession, OrgId,
+    Role, SessionId, SessionRecord, Store, StoreError, UserId,
 };
 use crate::time::now;
 
@@ -51,17 +51,25 @@ where
 
 fn user(email: &str) -> NewUser {
     NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: UserId::generate(),
         email: email.into(),
         name: "Name".into(),
         password_hash: Some("$argon2id$fake".into()),
     }
 }
 
-fn session(id: &str, user_id: &str, expires_at: i64) -> SessionRecord {
+fn sid(id: &str) -> SessionId {
+    SessionId::new(id)
+}
+
+fn uid(id: &str) -> UserId {
+    UserId::new(id)
+}
+
+fn session(id: &str, user_id: &UserId, expires_at: i64) -> SessionRecord {
     SessionRecord {
-        id: id.into(),
-        user_id: user_id.into(),
+        id: sid(id),
+        user_id: user_id.clone(),
         auth_method: AuthMethod::Password,
         created_at: now(),
         expires_at,
@@ -108,15 +116,15 @@ pub async fn users_and_organizations(store: Arc<dyn Store>) {
     assert!(matches!(store.create_user_with_org(&user("a@example.com"), "A2").await, Err(StoreError::Conflict(_))));
     assert_eq!(store.find_user_by_email("a@example.com").await.unwrap().unwrap(), a);
     assert_eq!(store.get_user(&a.id).await.unwrap().unwrap().email, "a@example.com");
-    assert!(store.get_user("nobody").await.unwrap().is_none());
+    assert!(store.get_user(&uid("nobody")).await.unwrap().is_none());
     store.update_user_name(&a.id, "Ada").await.unwrap();
     store.set_password_hash(&a.id, "$argon2id$new").await.unwrap();
     let read = store.get_user(&a.id).await.unwrap().unwrap();
     assert_eq!((read.name.as_str(), read.password_hash.as_deref()), ("Ada", Some("$argon2id$new")));
-    assert!(matches!(store.update_user_name("nobody", "x").await, Err(StoreError::NotFound)));
-    assert!(matches!(store.set_password_hash("nobody", "x").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_user_name(&uid("nobody"), "x").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.set_password_hash(&uid("nobody"), "x").await, Err(StoreError::NotFound)));
     assert_eq!(store.member_role(&org.id, &a.id).await.unwrap(), Some(Role::Admin));
-    assert_eq!(store.member_role(&org.id, "nobody").await.unwrap(), None);
+    assert_eq!(store.member_role(&org.id, &uid("nobody")).await.unwrap(), None);
     assert!(!store.email_verified(&a.id).await.unwrap());
     assert!(!store.set_email_verified(&a.id, "other@example.com").await.unwrap(), "only the current address");
     assert!(store.set_email_verified(&a.id, "a@example.com").await.unwrap());
@@ -124,41 +132,42 @@ pub async fn users_and_organizations(store: Arc<dyn Store>) {
 }
 
 pub async fn sessions_revoke_and_expire(store: Arc<dyn Store>) {
+    let t = now();
     let (u, _) = store.create_first_admin(&user("s@example.com"), "S").await.unwrap();
     let (other, _) = store.create_user_with_org(&user("t@example.com"), "T").await.unwrap();
-    let later = now() + 3600;
+    let later = t + 3600;
     for id in ["s1", "s2", "s3"] {
         store.create_session(&session(id, &u.id, later)).await.unwrap();
     }
-    store.create_session(&session("old", &u.id, now() - 1)).await.unwrap();
+    store.create_session(&session("old", &u.id, t - 1)).await.unwrap();
     store.create_session(&session("t1", &other.id, later)).await.unwrap();
-    let view = store.load_session("s1").await.unwrap().unwrap();
+    let view = store.load_session(&sid("s1")).await.unwrap().unwrap();
     assert_eq!((view.user.id.as_str(), view.session.revoked, view.memberships.len()), (u.id.as_str(), false, 1));
-    assert!(store.load_session("missing").await.unwrap().is_none());
+    assert!(store.load_session(&sid("missing")).await.unwrap().is_none());
 
-    store.describe_session("s2", Some("Firefox"), Some("192.0.2.1"), now() + 5).await.unwrap();
-    store.touch_session("s2", now() + 10).await.unwrap();
-    store.touch_session("s2", now() + 7).await.unwrap();
-    let listed = store.list_sessions(&u.id, now()).await.unwrap();
+    store.describe_session(&sid("s2"), Some("Firefox"), Some("192.0.2.1"), t + 5).await.unwrap();
+    store.touch_session(&sid("s2"), t + 10).await.unwrap();
+    store.touch_session(&sid("s2"), t + 7).await.unwrap();
+    let listed = store.list_sessions(&u.id, t).await.unwrap();
     let ids: Vec<_> = listed.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids.len(), 3, "expired sessions are not listed: {ids:?}");
     assert_eq!(ids[0], "s2", "most recently used first");
-    assert_eq!(listed[0].last_seen_at, now() + 10, "touch never goes back in time");
+    assert_eq!(listed[0].last_seen_at, t + 10, "touch never goes back in time");
     assert_eq!((listed[0].user_agent.as_deref(), listed[0].ip.as_deref()), (Some("Firefox"), Some("192.0.2.1")));
 
     let mut live = store.live_session_ids(&u.id).await.unwrap();
     live.sort();
     assert_eq!(live, ["s1", "s2", "s3"]);
-    assert!(!store.revoke_own_session(&other.id, "s1").await.unwrap(), "not someone else's session");
-    assert!(store.revoke_own_session(&u.id, "s3").await.unwrap());
-    assert!(!store.revoke_own_session(&u.id, "s3").await.unwrap(), "once");
-    let mut ended = store.revoke_user_sessions(&u.id, Some("s1")).await.unwrap();
+    assert!(!store.revoke_own_session(&other.id, &sid("s1")).await.unwrap(), "not someone else's session");
+    assert!(store.revoke_own_session(&u.id, &sid("s3")).await.unwrap());
+    assert!(!store.revoke_own_session(&u.id, &sid("s3")).await.unwrap(), "once");
+    let mut ended = store.revoke_user_sessions(&u.id, Some(&sid("s1"))).await.unwrap();
     ended.sort();
     assert_eq!(ended, ["old", "s2"], "every live session but the kept one, each reported once");
-    assert!(!store.load_session("s1").await.unwrap().unwrap().session.revoked);
-    assert!(store.load_session("s2").await.unwrap().unwrap().session.revoked);
-    store.revoke_session("s1").await.unwrap();
-    assert!(store.load_session("s1").await.unwrap().unwrap().session.revoked);
+    assert!(!store.load_session(&sid("s1")).await.unwrap().unwrap().session.revoked);
+    assert!(store.load_session(&sid("s2")).await.unwrap().unwrap().session.revoked);
+    store.revoke_session(&sid("s1")).await.unwrap();
+    assert!(store.load_session(&sid("s1")).await.unwrap().unwrap().session.revoked);
     assert!(store.live_session_ids(&u.id).await.unwrap().is_empty());
     assert_eq!(store.live_session_ids(&other.id).await.unwrap(), ["t1"], "other users untouched");
 }
@@ -167,7 +176,7 @@ pub async fn the_last_admin_stays(store: Arc<dyn Store>) {
     let (a, org) = store.create_first_admin(&user("a@example.com"), "Org").await.unwrap();
     let b = invite_and_join(&store, &org.id, &a.id, "b@example.com", Role::Admin).await;
     let m = invite_and_join(&store, &org.id, &a.id, "m@example.com", Role::Member).await;
-    assert!(matches!(store.set_member_role(&org.id, "nobody", Role::Member).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.set_member_role(&org.id, &uid("nobody"), Role::Member).await, Err(StoreError::NotFound)));
     store.set_member_role(&org.id, &m, Role::Admin).await.unwrap();
     store.set_member_role(&org.id, &m, Role::Member).await.unwrap();
     store.remove_member(&org.id, &m).await.unwrap();
@@ -188,21 +197,21 @@ pub async fn the_last_admin_stays(store: Arc<dyn Store>) {
     assert!(matches!(store.remove_member(&org.id, &last.user_id).await, Err(StoreError::Conflict(_))));
 }
 
-async fn invite_and_join(store: &Arc<dyn Store>, org: &str, by: &str, email: &str, role: Role) -> String {
+async fn invite_and_join(store: &Arc<dyn Store>, org: &OrgId, by: &UserId, email: &str, role: Role) -> UserId {
     let hash = format!("hash-{email}");
     store.create_invitation(&invitation(org, by, email, role, &hash, now() + 3600)).await.unwrap();
     let (u, _) = store.accept_invitation(&hash, &Acceptor::New(user(email))).await.unwrap();
     u.id
 }
 
-fn invitation(org: &str, by: &str, email: &str, role: Role, hash: &str, expires_at: i64) -> NewInvitation {
+fn invitation(org: &OrgId, by: &UserId, email: &str, role: Role, hash: &str, expires_at: i64) -> NewInvitation {
     NewInvitation {
-        id: uuid::Uuid::new_v4().to_string(),
-        org_id: org.into(),
+        id: InvitationId::generate(),
+        org_id: org.clone(),
         email: email.into(),
         role,
         token_hash: hash.into(),
-        invited_by: by.into(),
+        invited_by: by.clone(),
         expires_at,
     }
 }
@@ -309,11 +318,11 @@ pub async fn oidc_identities_and_sessions(store: Arc<dyn Store>) {
     store.link_identity("https://other.example.com", "sub-1", &second.id).await.unwrap();
     assert_eq!(store.find_user_by_identity("https://other.example.com", "sub-1").await.unwrap().unwrap().id, second.id);
 
-    for (sid, idp_sid, user_id, sub) in
+    for (id, idp_sid, user_id, sub) in
         [("a", Some("idp-a"), &first.id, "sub-1"), ("b", None, &first.id, "sub-1"), ("c", None, &second.id, "sub-2")]
     {
         store
-            .create_session(&SessionRecord { auth_method: AuthMethod::Oidc, ..session(sid, user_id, now() + 60) })
+            .create_session(&SessionRecord { auth_method: AuthMethod::Oidc, ..session(id, user_id, now() + 60) })
             .await
             .unwrap();
         let o = OidcSession {
@@ -321,18 +330,18 @@ pub async fn oidc_identities_and_sessions(store: Arc<dyn Store>) {
             issuer: iss.into(),
             subject: sub.into(),
             idp_sid: idp_sid.map(Into::into),
-            id_token: format!("token-{sid}"),
+            id_token: format!("token-{id}"),
         };
-        store.set_oidc_session(sid, &o).await.unwrap();
+        store.set_oidc_session(&sid(id), &o).await.unwrap();
     }
-    assert_eq!(store.load_session("a").await.unwrap().unwrap().session.auth_method, AuthMethod::Oidc);
-    assert_eq!(store.oidc_session("a").await.unwrap().unwrap().idp_sid.as_deref(), Some("idp-a"));
-    assert!(store.oidc_session("nope").await.unwrap().is_none());
+    assert_eq!(store.load_session(&sid("a")).await.unwrap().unwrap().session.auth_method, AuthMethod::Oidc);
+    assert_eq!(store.oidc_session(&sid("a")).await.unwrap().unwrap().idp_sid.as_deref(), Some("idp-a"));
+    assert!(store.oidc_session(&sid("nope")).await.unwrap().is_none());
     assert_eq!(store.revoke_idp_sessions(iss, Some("idp-a"), Some("sub-1")).await.unwrap(), ["a"], "by sid first");
     assert_eq!(store.revoke_idp_sessions(iss, None, Some("sub-1")).await.unwrap(), ["b"], "then by subject");
     assert!(store.revoke_idp_sessions("https://other.example.com", None, Some("sub-2")).await.unwrap().is_empty());
     assert!(store.revoke_idp_sessions(iss, None, None).await.unwrap().is_empty());
-    assert!(!store.load_session("c").await.unwrap().unwrap().session.revoked);
+    assert!(!store.load_session(&sid("c")).await.unwrap().unwrap().session.revoked);
 }
 
 pub async fn login_states_are_single_use(store: Arc<dyn Store>) {

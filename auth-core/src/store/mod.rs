@@ -41,6 +41,124 @@ pub enum StoreError {
 /// Result alias of the store.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        ///
+        /// A distinct type, so one kind of id cannot be passed where another is expected; it
+        /// reads as `&str` (`Deref`) and prints as itself.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(any(feature = "sqlite", feature = "postgres"), derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id read from elsewhere (a URL path, a token claim).
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_string())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user's id (a UUID).
+    UserId
+);
+id_type!(
+    /// An organization's id (a UUID).
+    OrgId
+);
+id_type!(
+    /// A session's id (the token's `sid`, random).
+    SessionId
+);
+id_type!(
+    /// An invitation's id (a UUID; the token is something else, never stored).
+    InvitationId
+);
+
+impl UserId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+}
+
+impl OrgId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+}
+
+impl InvitationId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+}
+
 /// Role of a user in an organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,7 +221,7 @@ impl AuthMethod {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// Stable id (UUID).
-    pub id: String,
+    pub id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -118,7 +236,7 @@ pub struct UserRecord {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Organization {
     /// Stable id (UUID).
-    pub id: String,
+    pub id: OrgId,
     /// Display name.
     pub name: String,
 }
@@ -127,7 +245,7 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Membership {
     /// Organization id.
-    pub id: String,
+    pub id: OrgId,
     /// Organization name.
     pub name: String,
     /// The user's role there.
@@ -138,7 +256,7 @@ pub struct Membership {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     /// Id to use (UUID).
-    pub id: String,
+    pub id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -151,9 +269,9 @@ pub struct NewUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// Session id (the token's `sid`).
-    pub id: String,
+    pub id: SessionId,
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// How it was established.
     pub auth_method: AuthMethod,
     /// Unix seconds.
@@ -179,7 +297,7 @@ pub struct SessionView {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Member {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -192,9 +310,9 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationRecord {
     /// Invitation id (UUID).
-    pub id: String,
+    pub id: InvitationId,
     /// Organization id.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Organization name.
     pub org_name: String,
     /// Lower-case email the invitation is bound to.
@@ -215,9 +333,9 @@ pub struct InvitationRecord {
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
     /// Invitation id (UUID).
-    pub id: String,
+    pub id: InvitationId,
     /// Organization id.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Lower-case email.
     pub email: String,
     /// Role granted on acceptance.
@@ -225,7 +343,7 @@ pub struct NewInvitation {
     /// Hex SHA-256 of the token.
     pub token_hash: String,
     /// Inviting user id.
-    pub invited_by: String,
+    pub invited_by: UserId,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -236,7 +354,7 @@ pub enum Acceptor {
     /// A new account to create.
     New(NewUser),
     /// An existing user (signed in with the invited email).
-    Existing(String),
+    Existing(UserId),
 }
 
 /// What logout needs to know about a session established through OIDC.
@@ -258,7 +376,7 @@ pub struct OidcSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// Session id.
-    pub id: String,
+    pub id: SessionId,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds; the instance notes use when it re-validates (`revalidateAfter`).
@@ -296,7 +414,7 @@ pub struct NewEmailToken {
     /// What the link does.
     pub purpose: EmailTokenPurpose,
     /// Whose it is.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The address it was made for: the link does nothing once the user's email changed.
     pub email: String,
     /// Unix seconds.
@@ -317,38 +435,38 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a user up by lower-case email.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     /// Looks a user up by id.
-    async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
     /// Renames a user.
-    async fn update_user_name(&self, id: &str, name: &str) -> StoreResult<()>;
+    async fn update_user_name(&self, id: &UserId, name: &str) -> StoreResult<()>;
     /// Replaces a user's password hash.
-    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()>;
+    async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()>;
     /// The organizations a user belongs to.
-    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    async fn user_memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
     /// Records a new session.
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// Loads a session with its user and memberships.
-    async fn load_session(&self, id: &str) -> StoreResult<Option<SessionView>>;
+    async fn load_session(&self, id: &SessionId) -> StoreResult<Option<SessionView>>;
     /// Revokes one session.
-    async fn revoke_session(&self, id: &str) -> StoreResult<()>;
+    async fn revoke_session(&self, id: &SessionId) -> StoreResult<()>;
     /// Revokes every live session of a user except `keep`; returns the revoked ids.
-    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>>;
+    async fn revoke_user_sessions(&self, user_id: &UserId, keep: Option<&SessionId>) -> StoreResult<Vec<SessionId>>;
     /// Ids of the live (not revoked, not expired) sessions of a user.
-    async fn live_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    async fn live_session_ids(&self, user_id: &UserId) -> StoreResult<Vec<SessionId>>;
     /// The user's role in an organization, read fresh from the store.
-    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
+    async fn member_role(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<Option<Role>>;
     /// The organization's members.
-    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
+    async fn list_members(&self, org_id: &OrgId) -> StoreResult<Vec<Member>>;
     /// Changes a member's role; [`StoreError::Conflict`] when it would leave no admin,
     /// [`StoreError::NotFound`] when not a member.
-    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    async fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<()>;
     /// Removes a member; [`StoreError::Conflict`] for the last admin.
-    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    async fn remove_member(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<()>;
     /// Stores an invitation, revoking any pending one for the same organization and email.
     async fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
     /// Pending (not accepted, revoked or expired) invitations of an organization.
-    async fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    async fn pending_invitations(&self, org_id: &OrgId) -> StoreResult<Vec<InvitationRecord>>;
     /// Revokes a pending invitation; [`StoreError::NotFound`] if there is none.
-    async fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()>;
+    async fn revoke_invitation(&self, org_id: &OrgId, id: &InvitationId) -> StoreResult<()>;
     /// Finds an invitation by token hash, whatever its state.
     async fn find_invitation(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
     /// Accepts a pending invitation exactly once (also under concurrency): creates the account
@@ -362,7 +480,7 @@ pub trait Store: Send + Sync + 'static {
     /// The user linked to an OIDC identity (issuer, subject).
     async fn find_user_by_identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<UserRecord>>;
     /// Links an OIDC identity to an existing user.
-    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> StoreResult<()>;
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &UserId) -> StoreResult<()>;
     /// Creates a user (no password) linked to an OIDC identity. While setup is pending the user
     /// becomes the first admin of a new organization named `setup_org` (exactly once).
     async fn create_oidc_user(
@@ -373,18 +491,18 @@ pub trait Store: Send + Sync + 'static {
         setup_org: &str,
     ) -> StoreResult<(UserRecord, Option<Organization>)>;
     /// Accepts every pending invitation for `email` on behalf of `user_id`.
-    async fn accept_invitations_for(&self, email: &str, user_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    async fn accept_invitations_for(&self, email: &str, user_id: &UserId) -> StoreResult<Vec<InvitationRecord>>;
     /// Records the OIDC details of a session.
-    async fn set_oidc_session(&self, session_id: &str, oidc: &OidcSession) -> StoreResult<()>;
+    async fn set_oidc_session(&self, session_id: &SessionId, oidc: &OidcSession) -> StoreResult<()>;
     /// The OIDC details of a session, if it was established through OIDC.
-    async fn oidc_session(&self, session_id: &str) -> StoreResult<Option<OidcSession>>;
+    async fn oidc_session(&self, session_id: &SessionId) -> StoreResult<Option<OidcSession>>;
     /// Revokes the live sessions matching an IdP logout (by `sid`, else by subject).
     async fn revoke_idp_sessions(
         &self,
         issuer: &str,
         idp_sid: Option<&str>,
         subject: Option<&str>,
-    ) -> StoreResult<Vec<String>>;
+    ) -> StoreResult<Vec<SessionId>>;
     /// Marks a login state as used; `false` when it was used before (a replay).
     async fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool>;
     /// Returns the persisted session secret, storing `candidate` first if there is none.
@@ -400,19 +518,25 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         purpose: EmailTokenPurpose,
         now: i64,
-    ) -> StoreResult<Option<String>>;
+    ) -> StoreResult<Option<UserId>>;
     /// Records the browser and address of a new session (its first use at `at`).
-    async fn describe_session(&self, id: &str, user_agent: Option<&str>, ip: Option<&str>, at: i64) -> StoreResult<()>;
+    async fn describe_session(
+        &self,
+        id: &SessionId,
+        user_agent: Option<&str>,
+        ip: Option<&str>,
+        at: i64,
+    ) -> StoreResult<()>;
     /// Notes that a session was used at `at` (called when the guard re-validates it).
-    async fn touch_session(&self, id: &str, at: i64) -> StoreResult<()>;
+    async fn touch_session(&self, id: &SessionId, at: i64) -> StoreResult<()>;
     /// The live sessions of a user (not revoked, not expired at `now`), most recent first.
-    async fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    async fn list_sessions(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<SessionInfo>>;
     /// Revokes one session of `user_id`; `false` when the user has no such live session.
-    async fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    async fn revoke_own_session(&self, user_id: &UserId, id: &SessionId) -> StoreResult<bool>;
     /// Whether the user proved they own their current email address.
-    async fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
+    async fn email_verified(&self, user_id: &UserId) -> StoreResult<bool>;
     /// Marks the user's email verified if it still is `email`; `false` otherwise.
-    async fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
+    async fn set_email_verified(&self, user_id: &UserId, email: &str) -> StoreResult<bool>;
     /// Adds a failed sign-in to a shared throttle bucket and returns its failures; a bucket
     /// whose last failure is older than `quiet_since` starts again from one.
     async fn throttle_fail(&self, bucket: &str, now: i64, quiet_since: i64) -> StoreResult<u32>;
@@ -433,9 +557,9 @@ pub trait Store: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheEvent {
     /// The session was revoked: refuse it from now on.
-    Revoked(String),
+    Revoked(SessionId),
     /// What the session grants changed (roles, name): read it from the store again.
-    Changed(String),
+    Changed(SessionId),
 }
 
 /// What a store pushes to an instance.

@@ -16,9 +16,9 @@ use super::sql::{
     USER_COLUMNS, UserRow, db_error, email_taken, sql_store,
 };
 use super::{
-    Acceptor, CacheEvent, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation,
-    NewUser, OidcSession, Organization, PoolConfig, Pushed, Role, SessionInfo, SessionRecord, SessionView, Store,
-    StoreError, StoreResult, UserRecord,
+    Acceptor, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership, NewEmailToken,
+    NewInvitation, NewUser, OidcSession, OrgId, Organization, PoolConfig, Pushed, Role, SessionId, SessionInfo,
+    SessionRecord, SessionView, Store, StoreError, StoreResult, UserId, UserRecord,
 };
 use crate::time::now;
 
@@ -145,8 +145,8 @@ async fn listen(pool: PgPool, instance: String, tx: mpsc::Sender<Pushed>) {
                 continue;
             }
             let event = match payload.splitn(3, ':').collect::<Vec<_>>()[..] {
-                [_, "r", sid] => CacheEvent::Revoked(sid.to_string()),
-                [_, "c", sid] => CacheEvent::Changed(sid.to_string()),
+                [_, "r", sid] => CacheEvent::Revoked(sid.into()),
+                [_, "c", sid] => CacheEvent::Changed(sid.into()),
                 _ => {
                     tracing::warn!("ignoring a malformed session notification");
                     continue;

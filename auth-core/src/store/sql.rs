@@ -7,7 +7,10 @@
 //! `LOCK_ORG` (PostgreSQL: a row lock on the organization, so "keep an admin" checks cannot
 //! interleave across instances; SQLite: nothing, its write lock already serializes).
 
-use super::{AuthMethod, InvitationRecord, Member, Membership, Role, SessionInfo, StoreError, UserRecord};
+use super::{
+    AuthMethod, InvitationId, InvitationRecord, Member, Membership, OrgId, Role, SessionId, SessionInfo, StoreError,
+    UserId, UserRecord,
+};
 
 /// Maps a driver error: uniqueness → `Conflict`, undecodable data → `Corrupt`, the rest →
 /// `Unavailable`.
@@ -62,7 +65,7 @@ text_enum!(AuthMethod, AuthMethod::parse, "auth method");
 /// `users` as read.
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
-    id: String,
+    id: UserId,
     email: String,
     name: String,
     password_hash: Option<String>,
@@ -80,8 +83,8 @@ pub(super) const USER_COLUMNS: &str = "id, email, name, password_hash, created_a
 /// An invitation joined with its organization's name.
 #[derive(sqlx::FromRow)]
 pub(super) struct InvitationRow {
-    id: String,
-    org_id: String,
+    id: InvitationId,
+    org_id: OrgId,
     org_name: String,
     email: String,
     role: Role,
@@ -113,7 +116,7 @@ pub(super) const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MembershipRow {
-    id: String,
+    id: OrgId,
     name: String,
     role: Role,
 }
@@ -126,7 +129,7 @@ impl From<MembershipRow> for Membership {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MemberRow {
-    user_id: String,
+    user_id: UserId,
     email: String,
     name: String,
     role: Role,
@@ -140,8 +143,8 @@ impl From<MemberRow> for Member {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct SessionRow {
-    pub(super) id: String,
-    pub(super) user_id: String,
+    pub(super) id: SessionId,
+    pub(super) user_id: UserId,
     pub(super) auth_method: AuthMethod,
     pub(super) created_at: i64,
     pub(super) expires_at: i64,
@@ -150,7 +153,7 @@ pub(super) struct SessionRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct SessionInfoRow {
-    id: String,
+    id: SessionId,
     created_at: i64,
     last_seen_at: Option<i64>,
     ip: Option<String>,
@@ -199,7 +202,7 @@ macro_rules! sql_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(email_taken)?;
-                let org = Organization { id: uuid::Uuid::new_v4().to_string(), name: org_name.to_string() };
+                let org = Organization { id: OrgId::generate(), name: org_name.to_string() };
                 sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
                     .bind(&org.id)
                     .bind(&org.name)
@@ -239,8 +242,8 @@ macro_rules! sql_store {
             /// (`stays_admin` false for the last one).
             async fn keep_an_admin(
                 tx: &mut sqlx::Transaction<'static, $db>,
-                org_id: &str,
-                user_id: &str,
+                org_id: &OrgId,
+                user_id: &UserId,
                 stays_admin: bool,
                 why: &str,
             ) -> StoreResult<()> {
@@ -329,7 +332,7 @@ macro_rules! sql_store {
                 Ok(row.map(Into::into))
             }
 
-            async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+            async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
                         .bind(id)
@@ -339,7 +342,7 @@ macro_rules! sql_store {
                 Ok(row.map(Into::into))
             }
 
-            async fn update_user_name(&self, id: &str, name: &str) -> StoreResult<()> {
+            async fn update_user_name(&self, id: &UserId, name: &str) -> StoreResult<()> {
                 let r = sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
                     .bind(name)
                     .bind(id)
@@ -349,7 +352,7 @@ macro_rules! sql_store {
                 if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
-            async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()> {
+            async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()> {
                 let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash)
                     .bind(id)
@@ -359,7 +362,7 @@ macro_rules! sql_store {
                 if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
-            async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+            async fn user_memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
                 let rows: Vec<MembershipRow> = sqlx::query_as(
                     "SELECT o.id, o.name, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
                      WHERE m.user_id = $1 ORDER BY m.created_at, o.name",
@@ -386,7 +389,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn load_session(&self, id: &str) -> StoreResult<Option<SessionView>> {
+            async fn load_session(&self, id: &SessionId) -> StoreResult<Option<SessionView>> {
                 let row: Option<SessionRow> = sqlx::query_as(
                     "SELECT id, user_id, auth_method, created_at, expires_at, revoked_at FROM sessions WHERE id = $1",
                 )
@@ -408,7 +411,7 @@ macro_rules! sql_store {
                 Ok(Some(SessionView { session, user, memberships }))
             }
 
-            async fn revoke_session(&self, id: &str) -> StoreResult<()> {
+            async fn revoke_session(&self, id: &SessionId) -> StoreResult<()> {
                 sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now())
                     .bind(id)
@@ -418,20 +421,24 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>> {
+            async fn revoke_user_sessions(
+                &self,
+                user_id: &UserId,
+                keep: Option<&SessionId>,
+            ) -> StoreResult<Vec<SessionId>> {
                 sqlx::query_scalar(
                     "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3 \
                      RETURNING id",
                 )
                 .bind(now())
                 .bind(user_id)
-                .bind(keep.unwrap_or(""))
+                .bind(keep.map_or("", SessionId::as_str))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_error)
             }
 
-            async fn live_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>> {
+            async fn live_session_ids(&self, user_id: &UserId) -> StoreResult<Vec<SessionId>> {
                 sqlx::query_scalar(
                     "SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
                 )
@@ -442,7 +449,7 @@ macro_rules! sql_store {
                 .map_err(db_error)
             }
 
-            async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>> {
+            async fn member_role(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<Option<Role>> {
                 sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
                     .bind(org_id)
                     .bind(user_id)
@@ -451,7 +458,7 @@ macro_rules! sql_store {
                     .map_err(db_error)
             }
 
-            async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>> {
+            async fn list_members(&self, org_id: &OrgId) -> StoreResult<Vec<Member>> {
                 let rows: Vec<MemberRow> = sqlx::query_as(
                     "SELECT u.id AS user_id, u.email, u.name, m.role FROM memberships m \
                      JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.created_at, u.email",
@@ -463,7 +470,7 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+            async fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 Self::keep_an_admin(&mut tx, org_id, user_id, role == Role::Admin, "the last admin cannot be demoted")
                     .await?;
@@ -477,7 +484,7 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_error)
             }
 
-            async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
+            async fn remove_member(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 Self::keep_an_admin(&mut tx, org_id, user_id, false, "the last admin cannot be removed").await?;
                 sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
@@ -526,7 +533,7 @@ macro_rules! sql_store {
                 Ok(record)
             }
 
-            async fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>> {
+            async fn pending_invitations(&self, org_id: &OrgId) -> StoreResult<Vec<InvitationRecord>> {
                 let rows: Vec<InvitationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "{INVITATION_SELECT} WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL \
                      AND i.expires_at > $2 ORDER BY i.created_at"
@@ -539,7 +546,7 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()> {
+            async fn revoke_invitation(&self, org_id: &OrgId, id: &InvitationId) -> StoreResult<()> {
                 let r = sqlx::query(
                     "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND org_id = $3 \
                      AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -635,7 +642,7 @@ macro_rules! sql_store {
                 Ok(row.map(Into::into))
             }
 
-            async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> StoreResult<()> {
+            async fn link_identity(&self, issuer: &str, subject: &str, user_id: &UserId) -> StoreResult<()> {
                 sqlx::query("INSERT INTO oidc_identities (issuer, subject, user_id) VALUES ($1, $2, $3)")
                     .bind(issuer)
                     .bind(subject)
@@ -689,11 +696,11 @@ macro_rules! sql_store {
                 Ok((record, org))
             }
 
-            async fn accept_invitations_for(&self, email: &str, user_id: &str) -> StoreResult<Vec<InvitationRecord>> {
+            async fn accept_invitations_for(&self, email: &str, user_id: &UserId) -> StoreResult<Vec<InvitationRecord>> {
                 let mut tx = self.begin_write().await?;
                 let ts = now();
                 // Claimed in one statement, so two concurrent sign-ins accept each one once.
-                let ids: Vec<String> = sqlx::query_scalar(
+                let ids: Vec<InvitationId> = sqlx::query_scalar(
                     "UPDATE invitations SET accepted_at = $1 WHERE email = $2 \
                      AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1 RETURNING id",
                 )
@@ -722,7 +729,7 @@ macro_rules! sql_store {
                 Ok(invitations)
             }
 
-            async fn set_oidc_session(&self, session_id: &str, o: &OidcSession) -> StoreResult<()> {
+            async fn set_oidc_session(&self, session_id: &SessionId, o: &OidcSession) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO oidc_sessions (session_id, provider, issuer, subject, idp_sid, id_token) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -739,7 +746,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn oidc_session(&self, session_id: &str) -> StoreResult<Option<OidcSession>> {
+            async fn oidc_session(&self, session_id: &SessionId) -> StoreResult<Option<OidcSession>> {
                 let row: Option<OidcSessionRow> = sqlx::query_as(
                     "SELECT provider, issuer, subject, idp_sid, id_token FROM oidc_sessions WHERE session_id = $1",
                 )
@@ -761,7 +768,7 @@ macro_rules! sql_store {
                 issuer: &str,
                 idp_sid: Option<&str>,
                 subject: Option<&str>,
-            ) -> StoreResult<Vec<String>> {
+            ) -> StoreResult<Vec<SessionId>> {
                 let (column, value) = match (idp_sid, subject) {
                     (Some(sid), _) => ("idp_sid", sid),
                     (None, Some(sub)) => ("subject", sub),
@@ -845,7 +852,7 @@ macro_rules! sql_store {
                 token_hash: &str,
                 purpose: EmailTokenPurpose,
                 now: i64,
-            ) -> StoreResult<Option<String>> {
+            ) -> StoreResult<Option<UserId>> {
                 // One statement: of any number of concurrent uses, exactly one sees the row unused.
                 sqlx::query_scalar(
                     "UPDATE email_tokens SET used_at = $1 \
@@ -864,7 +871,7 @@ macro_rules! sql_store {
 
             async fn describe_session(
                 &self,
-                id: &str,
+                id: &SessionId,
                 user_agent: Option<&str>,
                 ip: Option<&str>,
                 at: i64,
@@ -880,7 +887,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn touch_session(&self, id: &str, at: i64) -> StoreResult<()> {
+            async fn touch_session(&self, id: &SessionId, at: i64) -> StoreResult<()> {
                 sqlx::query(
                     "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",
                 )
@@ -892,7 +899,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>> {
+            async fn list_sessions(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<SessionInfo>> {
                 let rows: Vec<SessionInfoRow> = sqlx::query_as(
                     "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions \
                      WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
@@ -906,7 +913,7 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+            async fn revoke_own_session(&self, user_id: &UserId, id: &SessionId) -> StoreResult<bool> {
                 let r = sqlx::query(
                     "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
                 )
@@ -919,7 +926,7 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
-            async fn email_verified(&self, user_id: &str) -> StoreResult<bool> {
+            async fn email_verified(&self, user_id: &UserId) -> StoreResult<bool> {
                 let at: Option<Option<i64>> = sqlx::query_scalar("SELECT email_verified_at FROM users WHERE id = $1")
                     .bind(user_id)
                     .fetch_optional(&self.pool)
@@ -928,7 +935,7 @@ macro_rules! sql_store {
                 Ok(at.flatten().is_some())
             }
 
-            async fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool> {
+            async fn set_email_verified(&self, user_id: &UserId, email: &str) -> StoreResult<bool> {
                 let r = sqlx::query(
                     "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2 AND email = $3",
                 )

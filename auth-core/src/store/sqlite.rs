@@ -13,9 +13,9 @@ use super::sql::{
     USER_COLUMNS, UserRow, db_error, email_taken, sql_store,
 };
 use super::{
-    Acceptor, CacheEvent, EmailTokenPurpose, InvitationRecord, Member, Membership, NewEmailToken, NewInvitation,
-    NewUser, OidcSession, Organization, Pushed, Role, SessionInfo, SessionRecord, SessionView, Store, StoreError,
-    StoreResult, UserRecord,
+    Acceptor, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership, NewEmailToken,
+    NewInvitation, NewUser, OidcSession, OrgId, Organization, Pushed, Role, SessionId, SessionInfo, SessionRecord,
+    SessionView, Store, StoreError, StoreResult, UserId, UserRecord,
 };
 use crate::time::now;
 
@@ -86,3 +86,37 @@ impl SqliteStore {
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row this version cannot read is an error (503 upstream), never a default.
+    #[tokio::test]
+    async fn corrupt_rows_are_errors() {
+        let path = std::env::temp_dir().join(format!("auth-core-corrupt-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.expect("store");
+        let user =
+            NewUser { id: UserId::new("u1"), email: "a@example.com".into(), name: "A".into(), password_hash: None };
+        let (_, org) = store.create_first_admin(&user, "Org").await.expect("setup");
+        let mut conn = store.pool.acquire().await.expect("connection");
+        sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut *conn).await.expect("pragma");
+        sqlx::query("UPDATE memberships SET role = 'owner'").execute(&mut *conn).await.expect("corrupt the role");
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, auth_method, created_at, expires_at) VALUES ('s', 'u1', 'magic', 0, 9)",
+        )
+        .execute(&mut *conn)
+        .await
+        .expect("corrupt session");
+        drop(conn);
+        for result in [
+            store.member_role(&org.id, &UserId::new("u1")).await.map(|_| ()),
+            store.user_memberships(&UserId::new("u1")).await.map(|_| ()),
+            store.list_members(&org.id).await.map(|_| ()),
+            store.load_session(&SessionId::new("s")).await.map(|_| ()),
+        ] {
+            assert!(matches!(result, Err(StoreError::Corrupt(_))), "{result:?}");
+        }
+        let _ = std::fs::remove_file(path);
+    }
+}
