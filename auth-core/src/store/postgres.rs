@@ -63,7 +63,7 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool, instance: crate::session::random_id(9) })
+        Ok(Self { pool, instance: uuid::Uuid::new_v4().simple().to_string() })
     }
 
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
