@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test: installs the pinned test peers (an SMTP server from PyPI, the OpenID
-# provider from npm, Debian's chromium and the browser driver from npm) if missing, then
-# `cargo test --workspace`. Extra arguments go to cargo.
+# Runs every test: installs the pinned test peers (an SMTP server from PyPI, the API fuzzer
+# schemathesis from PyPI into tests/support/.venv, the OpenID provider from npm, Debian's
+# chromium and the browser driver from npm) if missing, then `cargo test --workspace`. Extra
+# arguments go to cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo "test.sh: installing aiosmtpd (tests/support/requirements.txt)" >&2
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/support/requirements.txt
+fi
+# The fuzzer lives in its own venv (its pins stay out of the system Python); reinstalled when
+# tests/support/requirements-fuzz.txt changes.
+venv=tests/support/.venv
+if ! cmp -s tests/support/requirements-fuzz.txt "$venv/requirements-fuzz.txt" || [ ! -x "$venv/bin/schemathesis" ]; then
+  echo "test.sh: installing schemathesis into $venv (tests/support/requirements-fuzz.txt)" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/support/requirements-fuzz.txt
+  cp tests/support/requirements-fuzz.txt "$venv/requirements-fuzz.txt"
 fi
 if [ ! -d tests/idp/node_modules/oidc-provider ]; then
   echo "test.sh: installing the test OpenID provider (tests/idp, npm ci)" >&2

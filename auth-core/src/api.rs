@@ -26,6 +26,7 @@ pub(crate) type Answer = Result<AuthResponse, AuthError>;
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct SignupBody {
     /// The account's email address (stored lower-case).
+    #[schema(format = Email)]
     email: String,
     /// The new password (policy: `basicAuth.minPasswordLength`, breached list, strength).
     password: String,
@@ -41,6 +42,7 @@ pub(crate) struct SignupBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginBody {
     /// The account's email address.
+    #[schema(format = Email)]
     email: String,
     /// Its password.
     password: String,
@@ -65,6 +67,7 @@ pub(crate) struct RoleBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct InviteBody {
     /// Whom to invite.
+    #[schema(format = Email)]
     email: String,
     /// The role granted on acceptance.
     #[serde(default = "member")]
@@ -92,6 +95,7 @@ pub(crate) struct AcceptBody {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ForgotBody {
     /// The account's email address.
+    #[schema(format = Email)]
     email: String,
 }
 
@@ -133,10 +137,13 @@ pub(crate) struct BackchannelForm {
 
 /// A user as the API shows them.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct UserBody {
     /// User id (UUID).
+    #[schema(format = "uuid")]
     id: String,
     /// Lower-case email.
+    #[schema(format = Email)]
     email: String,
     /// Display name.
     name: String,
@@ -152,10 +159,13 @@ impl From<&CurrentUser> for UserBody {
 
 /// The signed-in user of `GET /me`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MeUserBody {
     /// User id (UUID).
+    #[schema(format = "uuid")]
     id: String,
     /// Lower-case email.
+    #[schema(format = Email)]
     email: String,
     /// Display name.
     name: String,
@@ -167,8 +177,10 @@ pub(crate) struct MeUserBody {
 
 /// One of the user's organizations.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MembershipBody {
     /// Organization id (UUID).
+    #[schema(format = "uuid")]
     id: String,
     /// Organization name.
     name: String,
@@ -184,6 +196,7 @@ impl From<&Membership> for MembershipBody {
 
 /// A new session: the user and their organizations (the cookie is in `Set-Cookie`).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SignedInBody {
     /// Who signed in.
     user: UserBody,
@@ -193,6 +206,7 @@ pub(crate) struct SignedInBody {
 
 /// `GET /me`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MeBody {
     /// The signed-in user.
     user: MeUserBody,
@@ -202,6 +216,7 @@ pub(crate) struct MeBody {
 
 /// `PATCH /me`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct UserOnlyBody {
     /// The user after the change.
     user: UserBody,
@@ -209,19 +224,24 @@ pub(crate) struct UserOnlyBody {
 
 /// `POST /logout`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct LogoutBody {
     /// The IdP's logout URL for an SSO session (open it to end the IdP session too), else null.
+    #[schema(format = "uri")]
     redirect: Option<String>,
 }
 
 /// One of the caller's live sessions.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SessionBody {
     /// Session id.
     id: String,
     /// Sign-in time, RFC 3339 UTC.
+    #[schema(format = DateTime)]
     created_at: String,
     /// Last use seen by an instance (within `session.revalidateAfter`), RFC 3339 UTC.
+    #[schema(format = DateTime)]
     last_seen_at: String,
     /// The client address at sign-in.
     ip: Option<String>,
@@ -235,21 +255,27 @@ pub(crate) struct SessionBody {
 
 /// An empty JSON object: the request was accepted, the work happens after the answer.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AcceptedBody {}
 
 /// `POST /organizations/{org}/members/{user}/password-reset`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ResetLinkBody {
     /// A one-time link to `/reset-password?token=...`; hand it to the member.
+    #[schema(format = "uri")]
     reset_url: String,
 }
 
 /// A member of an organization.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MemberBody {
     /// User id (UUID).
+    #[schema(format = "uuid")]
     user_id: String,
     /// Lower-case email.
+    #[schema(format = Email)]
     email: String,
     /// Display name.
     name: String,
@@ -265,14 +291,18 @@ impl From<Member> for MemberBody {
 
 /// A pending invitation (its token is shown only once, at creation).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct InvitationBody {
     /// Invitation id (UUID).
+    #[schema(format = "uuid")]
     id: String,
     /// The invited address.
+    #[schema(format = Email)]
     email: String,
     /// The role granted on acceptance.
     role: Role,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -284,16 +314,21 @@ impl From<&InvitationRecord> for InvitationBody {
 
 /// A new invitation with the one copy of its link.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct CreatedInvitationBody {
     /// Invitation id (UUID).
+    #[schema(format = "uuid")]
     id: String,
     /// The invited address.
+    #[schema(format = Email)]
     email: String,
     /// The role granted on acceptance.
     role: Role,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     expires_at: String,
     /// The link to hand to the invitee (shown only now).
+    #[schema(format = "uri")]
     accept_url: String,
     /// Whether it was mailed.
     delivery: Delivery,
@@ -301,6 +336,7 @@ pub(crate) struct CreatedInvitationBody {
 
 /// The organization an invitation is for.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct InvitingOrgBody {
     /// Organization name.
     name: String,
@@ -308,12 +344,15 @@ pub(crate) struct InvitingOrgBody {
 
 /// `GET /invitations/{token}`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PendingInvitationBody {
     /// The inviting organization.
     organization: InvitingOrgBody,
     /// The invited address.
+    #[schema(format = Email)]
     email: String,
     /// RFC 3339 UTC.
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -331,6 +370,7 @@ pub(crate) enum SignupState {
 
 /// Password sign-in.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct BasicAuthInfo {
     /// Whether password accounts are on.
     enabled: bool,
@@ -340,23 +380,27 @@ pub(crate) struct BasicAuthInfo {
 
 /// One OpenID Connect provider.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ProviderInfo {
     /// Its id (`?provider=`).
     id: String,
     /// The button's name ("Sign in with ...").
     name: String,
     /// Where the button leads.
+    #[schema(format = "uri-reference")]
     login_url: String,
 }
 
 /// OpenID Connect sign-in.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct OidcInfo {
     /// Whether a provider is configured.
     enabled: bool,
     /// The first provider's name (`SSO` without one).
     name: String,
     /// The first provider's login URL (empty without one).
+    #[schema(format = "uri-reference")]
     login_url: String,
     /// Every provider.
     providers: Vec<ProviderInfo>,
@@ -364,6 +408,7 @@ pub(crate) struct OidcInfo {
 
 /// `GET /config`: what a login screen needs.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ConfigBody {
     /// Password sign-in.
     basic_auth: BasicAuthInfo,
