@@ -545,10 +545,8 @@ pub(crate) async fn stylesheet(svc: &AuthService, req: &RequestView<'_>, _: &[&s
 pub(crate) async fn signup(svc: &AuthService, req: &RequestView<'_>, _: &[&str], body: &[u8]) -> Answer {
     let b: SignupBody = parse_json(body)?;
     let (session, orgs) = svc.signup(req, &b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
-    let organizations = orgs
-        .iter()
-        .map(|o| MembershipBody { id: o.id.clone(), name: o.name.clone(), role: Role::Admin })
-        .collect();
+    let organizations =
+        orgs.iter().map(|o| MembershipBody { id: o.id.clone(), name: o.name.clone(), role: Role::Admin }).collect();
     let body = SignedInBody { user: UserBody::from(&session.user), organizations };
     Ok(AuthResponse::json(201, &body).with_header("set-cookie", session.cookie))
 }
@@ -877,7 +875,8 @@ pub(crate) async fn invite(svc: &AuthService, req: &RequestView<'_>, p: &[&str],
     ))]
 pub(crate) async fn invitations(svc: &AuthService, req: &RequestView<'_>, p: &[&str], _: &[u8]) -> Answer {
     let user = signed_in(svc, req).await?;
-    let list: Vec<InvitationBody> = svc.invitations(&user, param(p, 0)).await?.iter().map(InvitationBody::from).collect();
+    let list: Vec<InvitationBody> =
+        svc.invitations(&user, param(p, 0)).await?.iter().map(InvitationBody::from).collect();
     Ok(AuthResponse::json(200, &list))
 }
 

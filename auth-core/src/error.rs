@@ -262,6 +262,9 @@ mod tests {
         for code in ErrorCode::ALL {
             assert_eq!(serde_json::to_value(code).ok(), Some(serde_json::Value::from(code.as_str())));
         }
-        assert_eq!(AuthError::MethodNotAllowed("PUT".into()).to_json(), r#"{"error":"method_not_allowed","message":"PUT is not allowed on this route"}"#);
+        assert_eq!(
+            AuthError::MethodNotAllowed("PUT".into()).to_json(),
+            r#"{"error":"method_not_allowed","message":"PUT is not allowed on this route"}"#
+        );
     }
 }

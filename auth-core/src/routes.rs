@@ -188,8 +188,9 @@ impl AuthService {
             Resolved::Found(op, p) => (op, p),
             Resolved::WrongMethod(allowed) => {
                 let method: String = req.method.chars().take(16).collect();
-                return Ok(AuthResponse::error(&AuthError::MethodNotAllowed(method))
-                    .with_header("allow", allowed.join(", ")));
+                return Ok(
+                    AuthResponse::error(&AuthError::MethodNotAllowed(method)).with_header("allow", allowed.join(", "))
+                );
             }
             Resolved::Unknown => {
                 let path: String = req.path.chars().take(200).collect();
@@ -242,7 +243,7 @@ impl AuthService {
         self.inner.oidc.as_ref().map(crate::oidc::Oidc::clear_flow_cookie).unwrap_or_default()
     }
 
-    /// The OpenAPI 3.1 document of [`ROUTES`] as served at `/api/v1/auth/openapi.json`
+    /// The OpenAPI 3.1 document of the routes ([`crate::api_routes`]) as served at `/api/v1/auth/openapi.json`
     /// (whether or not `api.openapi` serves it), built once per service.
     pub fn openapi_json(&self) -> &[u8] {
         self.inner.openapi.get_or_init(|| openapi::document(self.config()))
@@ -336,7 +337,9 @@ mod tests {
     #[test]
     fn the_table_resolves_literal_before_parameter() {
         assert!(matches!(resolve("POST", "/me/sessions/revoke-others"), Resolved::Found(Op::RevokeOthers, _)));
-        assert!(matches!(resolve("DELETE", "/me/sessions/abc"), Resolved::Found(Op::EndSession, ref p) if p == &["abc"]));
+        assert!(
+            matches!(resolve("DELETE", "/me/sessions/abc"), Resolved::Found(Op::EndSession, ref p) if p == &["abc"])
+        );
         let Resolved::WrongMethod(allowed) = resolve("DELETE", "/me/sessions/revoke-others") else {
             panic!("a known path with another method is 405")
         };

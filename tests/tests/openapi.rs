@@ -90,9 +90,20 @@ async fn document_is_valid_openapi_3_1(adapter: Adapter) {
         }
     }
     // The error body and its codes.
-    let codes: Vec<&str> =
-        doc["components"]["schemas"]["ErrorCode"]["enum"].as_array().expect("codes").iter().filter_map(Value::as_str).collect();
-    for code in ["unauthenticated", "invalid_credentials", "csrf_rejected", "invalid_request", "method_not_allowed", "rate_limited"] {
+    let codes: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for code in [
+        "unauthenticated",
+        "invalid_credentials",
+        "csrf_rejected",
+        "invalid_request",
+        "method_not_allowed",
+        "rate_limited",
+    ] {
         assert!(codes.contains(&code), "{code}");
     }
     assert_eq!(doc["components"]["schemas"]["ErrorBody"]["required"], serde_json::json!(["error", "message"]));
@@ -116,7 +127,9 @@ async fn document_lists_exactly_the_routes_the_router_answers(adapter: Adapter) 
     // 405. Path parameters get a placeholder; bodies are `{}`.
     let client = s.client();
     for (method, path) in &documented {
-        let url = s.url(&path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/"));
+        let url = s.url(
+            &path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/"),
+        );
         let mut req = client.request(method.parse().expect("method"), &url);
         if method != "GET" {
             req = req.header("content-type", "application/json").body("{}");
@@ -126,7 +139,10 @@ async fn document_lists_exactly_the_routes_the_router_answers(adapter: Adapter) 
         let text = r.text().await.unwrap_or_default();
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {text}");
         assert!(!text.contains("no such route"), "{method} {path} is documented but not routed: {status} {text}");
-        assert!(!status.is_server_error() || status == StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {status} {text}");
+        assert!(
+            !status.is_server_error() || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{method} {path}: {status} {text}"
+        );
     }
     // And the other way round: a method the document does not list on a documented path is 405
     // with `Allow` naming exactly the documented ones.
@@ -137,8 +153,13 @@ async fn document_lists_exactly_the_routes_the_router_answers(adapter: Adapter) 
             continue;
         }
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "PUT {path}");
-        let allow: BTreeSet<String> =
-            r.headers()["allow"].to_str().expect("allow").split(", ").map(str::to_lowercase).filter(|m| m != "head").collect();
+        let allow: BTreeSet<String> = r.headers()["allow"]
+            .to_str()
+            .expect("allow")
+            .split(", ")
+            .map(str::to_lowercase)
+            .filter(|m| m != "head")
+            .collect();
         let want: BTreeSet<String> = item.as_object().expect("item").keys().cloned().collect();
         assert_eq!(allow, want, "Allow on {path}");
         assert_eq!(json(r).await["error"], "method_not_allowed");

@@ -33,12 +33,12 @@ const MAX_EXAMPLES: &str = "20";
 const SEED: &str = "14";
 /// Bound on the server's startup.
 const STARTUP: Duration = Duration::from_secs(30);
-/// The operations that end the session they are called with.
+/// The operations that end the session they are called with: operation id, what it is.
 const SESSION_ENDING: [(&str, &str); 4] = [
-    ("POST", "/api/v1/auth/logout"),
-    ("POST", "/api/v1/auth/me/sessions/revoke-others"),
-    ("POST", "/api/v1/auth/me/password"),
-    ("DELETE", "/api/v1/auth/me/sessions/{id}"),
+    ("logout", "POST /logout"),
+    ("revoke_others", "POST /me/sessions/revoke-others"),
+    ("change_password", "POST /me/password"),
+    ("end_session", "DELETE /me/sessions/{id}"),
 ];
 
 /// A child process stopped (by its own pid) when dropped.
@@ -225,7 +225,9 @@ async fn fuzz(adapter: Adapter) -> (Vec<Run>, Vec<u8>) {
     let invitation = accept_url.rsplit('/').next().expect("token").to_string();
     std::fs::write(
         dir.join("schemathesis.toml"),
-        format!("[parameters]\n\"path.org\" = \"{org}\"\n\"path.user\" = \"{user}\"\n\"path.token\" = \"{invitation}\"\n"),
+        format!(
+            "[parameters]\n\"path.org\" = \"{org}\"\n\"path.user\" = \"{user}\"\n\"path.token\" = \"{invitation}\"\n"
+        ),
     )
     .expect("schemathesis.toml");
 
@@ -239,26 +241,24 @@ async fn fuzz(adapter: Adapter) -> (Vec<Run>, Vec<u8>) {
         "--generation-with-security-parameters".into(),
         "false".into(),
     ];
-    for (_, path) in SESSION_ENDING {
-        signed_in.extend(["--exclude-path".to_string(), path.to_string()]);
+    for (id, _) in SESSION_ENDING {
+        signed_in.extend(["--exclude-operation-id".to_string(), id.to_string()]);
     }
     let (dir2, base2) = (dir.clone(), base.clone());
     runs.push(
         tokio::task::spawn_blocking(move || schemathesis(&dir2, &base2, "signed in", &signed_in)).await.expect("run"),
     );
-    for (method, path) in SESSION_ENDING {
+    for (id, what) in SESSION_ENDING {
         let fresh = sign_in().await;
         let args: Vec<String> = vec![
             "-H".into(),
             format!("Cookie: {COOKIE}={fresh}"),
             "--generation-with-security-parameters".into(),
             "false".into(),
-            "--include-path".into(),
-            path.into(),
-            "--include-method".into(),
-            method.into(),
+            "--include-operation-id".into(),
+            id.into(),
         ];
-        let (dir2, base2, label) = (dir.clone(), base.clone(), format!("alone, own session: {method} {path}"));
+        let (dir2, base2, label) = (dir.clone(), base.clone(), format!("alone, own session: {what}"));
         runs.push(tokio::task::spawn_blocking(move || schemathesis(&dir2, &base2, &label, &args)).await.expect("run"));
     }
     let (dir2, base2) = (dir.clone(), base.clone());
@@ -267,6 +267,9 @@ async fn fuzz(adapter: Adapter) -> (Vec<Run>, Vec<u8>) {
     let stderr = std::fs::read_to_string(dir.join("server.err")).unwrap_or_default();
     drop(server);
     drop(idp);
+    for run in runs.iter().filter(|r| r.label.starts_with("alone")) {
+        assert!(run.output.contains("1 selected"), "{}: not one operation:\n{}", run.label, run.output);
+    }
     for run in &runs {
         assert!(
             run.ok && run.cases > 0,

@@ -171,6 +171,22 @@ mod tests {
         assert_eq!(documented, table);
     }
 
+    /// `docs/openapi.json` (linked from the README) is the document of the default config;
+    /// `UPDATE_OPENAPI=1 cargo test -p auth-core --lib openapi` rewrites it.
+    #[test]
+    fn the_committed_copy_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+        let want = serde_json::to_string_pretty(&doc()).unwrap_or_default() + "\n";
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/openapi.json is not the current document: run `UPDATE_OPENAPI=1 cargo test -p auth-core --lib openapi`"
+        );
+    }
+
     #[test]
     fn shared_parts_are_everywhere() {
         let v = doc();
