@@ -17,8 +17,19 @@ use crate::time::{now, rfc3339};
 pub(crate) struct CreatedInvitation {
     pub(crate) record: InvitationRecord,
     pub(crate) accept_url: String,
-    /// `sent`, `failed` or `not_configured`.
-    pub(crate) delivery: &'static str,
+    pub(crate) delivery: Delivery,
+}
+
+/// Whether an invitation was mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Delivery {
+    /// The mail server accepted the mail.
+    Sent,
+    /// Sending failed (logged); the invitation stays valid, the admin sends `accept_url`.
+    Failed,
+    /// No `smtp` is configured: the admin sends `accept_url`.
+    NotConfigured,
 }
 
 /// Invitation tokens are 256 random bits, URL-safe base64 (43 characters).
@@ -143,16 +154,16 @@ impl AuthService {
         tracing::info!(target: "auth::audit", event = "invite", %org_id, invitation_id = %record.id, role = role.as_str(), by = %admin.id);
         let accept_url = self.config().public_url_for(&format!("/invitations/{token}"));
         let delivery = match &self.inner.mailer {
-            None => "not_configured",
+            None => Delivery::NotConfigured,
             Some(mailer) => {
                 match mailer
                     .send_invitation(&record.email, &record.org_name, &accept_url, &rfc3339(record.expires_at))
                     .await
                 {
-                    Ok(()) => "sent",
+                    Ok(()) => Delivery::Sent,
                     Err(e) => {
                         tracing::warn!(invitation_id = %record.id, error = %e, "invitation mail not delivered; the invitation stays valid");
-                        "failed"
+                        Delivery::Failed
                     }
                 }
             }

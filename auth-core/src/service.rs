@@ -89,6 +89,8 @@ pub(crate) struct Inner {
     pub(crate) recovery_per_address: crate::rate::WindowLimiter,
     /// Invitations per organization and hour.
     pub(crate) invitations_limit: crate::rate::WindowLimiter,
+    /// The OpenAPI document, built on first use (`routes::openapi`).
+    pub(crate) openapi: std::sync::OnceLock<Vec<u8>>,
     /// Whether the "no client address" warning was logged.
     pub(crate) peer_warned: std::sync::atomic::AtomicBool,
     /// Whether the "forwarding headers but no trusted proxy" warning was logged.
@@ -185,6 +187,7 @@ impl AuthService {
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
             assets: crate::assets::Assets::new(&config.ui, &config.oidc),
+            openapi: std::sync::OnceLock::new(),
             peer_warned: std::sync::atomic::AtomicBool::new(false),
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
             recovery_per_client: crate::rate::WindowLimiter::new(30, std::time::Duration::from_secs(3600), 100_000),

@@ -409,6 +409,20 @@ impl Default for UiConfig {
     }
 }
 
+/// The JSON API (`api.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Serve the OpenAPI 3.1 description at `/api/v1/auth/openapi.json` (public; it holds no
+    /// secret). Defaults to `true`.
+    pub openapi: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { openapi: true }
+    }
+}
+
 /// The validated configuration shared by both adapters.
 ///
 /// Load it from a file ([`AuthConfig::load`], [`AuthConfig::load_with`]) or build it in code
@@ -455,6 +469,8 @@ pub struct AuthConfig {
     pub public_paths: Vec<String>,
     /// The built-in HTML pages.
     pub ui: UiConfig,
+    /// The JSON API.
+    pub api: ApiConfig,
     /// Proxies whose `X-Forwarded-For` is believed. Defaults to none.
     pub trusted_proxies: Vec<IpNet>,
     /// Login throttling.
@@ -484,6 +500,7 @@ impl Default for AuthConfig {
             oidc: Vec::new(),
             public_paths: Vec::new(),
             ui: UiConfig::default(),
+            api: ApiConfig::default(),
             trusted_proxies: Vec::new(),
             throttle: ThrottleConfig::default(),
             max_body_bytes: 64 * 1024,
@@ -662,6 +679,7 @@ mod tests {
             ("ui.productName", vec![Want::text(&ui.product_name)]),
             ("ui.logoUrl", vec![Want::Nothing]),
             ("ui.accentColor", vec![Want::text(&ui.accent_color)]),
+            ("api.openapi", vec![Want::text(c.api.openapi)]),
             ("invitations.expiresIn", vec![Want::Duration(c.invitation_ttl)]),
             ("invitations.maxPerHour", vec![Want::text(c.invitations_per_hour)]),
             (

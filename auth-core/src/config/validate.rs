@@ -204,6 +204,9 @@ pub(super) fn build(
         set(&mut t.lockout, rt.lockout.map(|d| d.0));
         set(&mut t.max_lockout, rt.max_lockout.map(|d| d.0));
     }
+    if let Some(ra) = raw.api {
+        set(&mut c.api.openapi, ra.openapi);
+    }
     set(&mut c.max_body_bytes, raw.max_body_bytes);
     if let Some(i) = raw.invitations {
         set(&mut c.invitation_ttl, i.expires_in.map(|d| d.0));
@@ -592,6 +595,15 @@ mod tests {
 
     fn paths(errs: &ConfigErrors) -> Vec<&str> {
         errs.0.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    #[test]
+    fn api_openapi_is_on_by_default_and_a_boolean() {
+        assert!(load("{}", &[]).expect("loads").api.openapi);
+        assert!(!load("api:\n  openapi: false\n", &[]).expect("loads").api.openapi);
+        assert!(!load("api:\n  openapi: \"false\"\n", &[]).expect("loads").api.openapi);
+        let errs = load("api:\n  openapi: sometimes\n", &[]).expect_err("refused");
+        assert_eq!(paths(&errs), ["api.openapi"], "{errs:?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::view::{
 use super::{field, signed_in_user, to_login, with_query};
 use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
+use crate::orgs::Delivery;
 use crate::service::AuthService;
 use crate::store::{InvitationId, OrgId, Role, UserId};
 
@@ -183,9 +184,9 @@ pub(crate) async fn organization_page(
     let invite_link = match outcome {
         Some(Outcome::Invited(created)) => {
             let how = match created.delivery {
-                "sent" => "It was emailed to them; you can also send this link yourself.",
-                "failed" => "The email could not be sent: send them this link yourself.",
-                _ => "Send them this link; it works once.",
+                Delivery::Sent => "It was emailed to them; you can also send this link yourself.",
+                Delivery::Failed => "The email could not be sent: send them this link yourself.",
+                Delivery::NotConfigured => "Send them this link; it works once.",
             };
             Some(InviteLink {
                 label: "Invitation link",
