@@ -10,7 +10,7 @@ use crate::error::AuthError;
 use crate::http::RequestView;
 use crate::service::{AuthService, IssuedSession};
 use crate::session::{CurrentUser, SessionState, random_id};
-use crate::store::{AuthMethod, NewUser, Organization, SessionRecord, StoreError, UserRecord};
+use crate::store::{AuthMethod, NewUser, Organization, SessionId, SessionRecord, StoreError, UserId, UserRecord};
 use crate::throttle::Via;
 use crate::time::now;
 
@@ -56,12 +56,8 @@ impl AuthService {
             return Err(AuthError::SignupClosed);
         }
         let hash = self.inner.passwords.hash(password).await?;
-        let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            email: email.as_str().to_string(),
-            name,
-            password_hash: Some(hash),
-        };
+        let new =
+            NewUser { id: UserId::generate(), email: email.as_str().to_string(), name, password_hash: Some(hash) };
         let created = if setup {
             match self.inner.store.create_first_admin(&new, &org_name).await {
                 Err(StoreError::Conflict(_)) if self.inner.config.basic_auth.signup == SignupMode::Open => {
@@ -107,16 +103,21 @@ impl AuthService {
             .throttle
             .reserve(email.as_str(), via)
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        let shared = attempt.shared();
+        self.shared_throttle_check(&shared).await?;
         let user = self.inner.store.find_user_by_email(email.as_str()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let verdict = self.inner.passwords.verify(password, stored).await?;
         let Some(user) = user.filter(|_| verdict.valid) else {
-            if let Some(lock) = attempt.fail() {
+            let local = attempt.fail();
+            let everywhere = self.inner.throttle.shared_fail(&*self.inner.store, &shared).await?;
+            if let Some(lock) = local.max(everywhere) {
                 tracing::warn!(target: "auth::audit", event = "login_locked", lock_secs = lock.as_secs());
             }
             return Err(AuthError::InvalidCredentials);
         };
         attempt.succeed();
+        self.inner.throttle.shared_succeed(&*self.inner.store, &shared).await?;
         if verdict.needs_rehash {
             match self.inner.passwords.hash(password).await {
                 Ok(h) => {
@@ -135,6 +136,14 @@ impl AuthService {
         };
         session.device_cookie = Some(self.inner.devices.issue(device, email.as_str(), now()));
         Ok(session)
+    }
+
+    /// Refuses an attempt while another instance holds a lock on one of its buckets.
+    async fn shared_throttle_check(&self, shared: &[crate::throttle::SharedBucket]) -> Result<(), AuthError> {
+        match self.inner.throttle.shared_lock(&*self.inner.store, shared).await? {
+            Some(retry_after) => Err(AuthError::RateLimited { retry_after }),
+            None => Ok(()),
+        }
     }
 
     /// Which throttling buckets judge a password attempt for `account`: its own device bucket
@@ -158,7 +167,7 @@ impl AuthService {
         let absolute = i64::try_from(cfg.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
         let idle = i64::try_from(cfg.idle_timeout.as_secs()).unwrap_or(i64::MAX);
         let record = SessionRecord {
-            id: random_id(16),
+            id: SessionId::new(random_id(16)),
             user_id: user.id.clone(),
             auth_method: method,
             created_at: now,
@@ -193,7 +202,7 @@ impl AuthService {
     /// Ends a session everywhere: revoked in the store, refused at once on this instance.
     pub(crate) async fn logout(&self, user: &CurrentUser) -> Result<(), AuthError> {
         self.inner.store.revoke_session(&user.session_id).await?;
-        self.inner.cache.revoke(&user.session_id);
+        self.revoke_cached([&*user.session_id]).await;
         tracing::info!(target: "auth::audit", event = "logout", user_id = %user.id);
         Ok(())
     }
@@ -227,25 +236,27 @@ impl AuthService {
             .throttle
             .reserve(&record.email, self.throttle_via(req, &record.email))
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        let shared = attempt.shared();
+        self.shared_throttle_check(&shared).await?;
         if !self.inner.passwords.verify(current, Some(stored)).await?.valid {
             let _ = attempt.fail();
+            self.inner.throttle.shared_fail(&*self.inner.store, &shared).await?;
             return Err(AuthError::invalid("current_password", "is not correct"));
         }
         attempt.succeed();
+        self.inner.throttle.shared_succeed(&*self.inner.store, &shared).await?;
         self.inner.passwords.check_policy("new_password", new, &[&record.email, &record.name]).await?;
         let hash = self.inner.passwords.hash(new).await?;
         self.inner.store.set_password_hash(&record.id, &hash).await?;
         // Every session ends, the caller's included; the caller gets a fresh one.
         let revoked = self.inner.store.revoke_user_sessions(&record.id, None).await?;
-        for sid in &revoked {
-            self.inner.cache.revoke(sid);
-        }
+        self.revoke_cached(&revoked).await;
         tracing::info!(target: "auth::audit", event = "password_change", user_id = %record.id, sessions_ended = revoked.len());
         self.start_session(req, &record, user.auth_method).await
     }
 
     async fn reload(&self, user: &CurrentUser) -> Result<CurrentUser, AuthError> {
-        self.inner.cache.forget(&user.session_id);
+        self.forget_cached([&*user.session_id]).await;
         match self.inner.store.load_session(&user.session_id).await? {
             Some(v) if !v.session.revoked => {
                 let current = CurrentUser::from_view(&v);
@@ -325,11 +336,11 @@ impl AuthService {
     }
 
     /// Ends one of the caller's sessions (404 for anything else).
-    pub(crate) async fn end_my_session(&self, user: &CurrentUser, id: &str) -> Result<(), AuthError> {
+    pub(crate) async fn end_my_session(&self, user: &CurrentUser, id: &SessionId) -> Result<(), AuthError> {
         if !self.inner.store.revoke_own_session(&user.id, id).await? {
             return Err(AuthError::NotFound("no such session".into()));
         }
-        self.inner.cache.revoke(id);
+        self.revoke_cached([id]).await;
         tracing::info!(target: "auth::audit", event = "session_revoked", user_id = %user.id);
         Ok(())
     }
@@ -337,9 +348,7 @@ impl AuthService {
     /// "Sign out everywhere else": every other session of the caller ends.
     pub(crate) async fn end_other_sessions(&self, user: &CurrentUser) -> Result<usize, AuthError> {
         let ended = self.inner.store.revoke_user_sessions(&user.id, Some(&user.session_id)).await?;
-        for sid in &ended {
-            self.inner.cache.revoke(sid);
-        }
+        self.revoke_cached(&ended).await;
         tracing::info!(target: "auth::audit", event = "sessions_revoked", user_id = %user.id, sessions_ended = ended.len());
         Ok(ended.len())
     }

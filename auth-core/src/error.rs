@@ -42,6 +42,10 @@ pub enum AuthError {
     /// No such resource (or not visible to the caller).
     #[error("{0}")]
     NotFound(String),
+    /// A known route asked with a method it does not answer: 405. The value is the method,
+    /// at most 16 characters of it.
+    #[error("{0} is not allowed on this route")]
+    MethodNotAllowed(String),
     /// The request conflicts with existing state (e.g. the email is taken).
     #[error("{0}")]
     Conflict(String),
@@ -83,24 +87,29 @@ impl AuthError {
 
     /// The stable machine-readable code of the JSON error body.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The code of the JSON error body as the enum the API description lists.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated => "unauthenticated",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::Forbidden(_) => "forbidden",
-            Self::EmailDomainNotAllowed => "email_domain_not_allowed",
-            Self::SignupClosed => "signup_closed",
-            Self::SsoRequired(_) => "sso_required",
-            Self::CsrfRejected => "csrf_rejected",
-            Self::InvalidRequest { .. } => "invalid_request",
-            Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
-            Self::Gone(_) => "gone",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::IdpUnavailable(_) | Self::IdpBadResponse(_) => "idp_unavailable",
-            Self::IdTokenRejected(_) => "unauthenticated",
-            Self::Misconfigured(_) => "misconfigured",
-            Self::Unavailable => "unavailable",
+            Self::Unauthenticated | Self::IdTokenRejected(_) => ErrorCode::Unauthenticated,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::EmailDomainNotAllowed => ErrorCode::EmailDomainNotAllowed,
+            Self::SignupClosed => ErrorCode::SignupClosed,
+            Self::SsoRequired(_) => ErrorCode::SsoRequired,
+            Self::CsrfRejected => ErrorCode::CsrfRejected,
+            Self::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Gone(_) => ErrorCode::Gone,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::IdpUnavailable(_) | Self::IdpBadResponse(_) => ErrorCode::IdpUnavailable,
+            Self::Misconfigured(_) => ErrorCode::Misconfigured,
+            Self::Unavailable => ErrorCode::Unavailable,
         }
     }
 
@@ -115,6 +124,7 @@ impl AuthError {
             | Self::CsrfRejected => 403,
             Self::InvalidRequest { .. } => 400,
             Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
             Self::Conflict(_) => 409,
             Self::Gone(_) => 410,
             Self::PayloadTooLarge => 413,
@@ -132,8 +142,106 @@ impl AuthError {
 
     /// The JSON error body: `{"error": code, "message": text}`.
     pub fn to_json(&self) -> String {
-        serde_json::json!({ "error": self.code(), "message": self.message() }).to_string()
+        serde_json::to_string(&ErrorBody { error: self.error_code(), message: self.message() })
+            .unwrap_or_else(|_| String::from("{}"))
     }
+}
+
+/// The machine-readable `error` of every JSON error body (SPEC §3), one per failure kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 401: no valid session, or an OIDC sign-in whose tokens were refused.
+    Unauthenticated,
+    /// 401: email or password did not match.
+    InvalidCredentials,
+    /// 403: signed in, but not allowed.
+    Forbidden,
+    /// 403: the email's domain is not `validEmailDomain`.
+    EmailDomainNotAllowed,
+    /// 403: self-service signup is closed.
+    SignupClosed,
+    /// 403: the email's domain belongs to a provider marked `enforce`: sign in through it.
+    SsoRequired,
+    /// 403: a cross-site state-changing request.
+    CsrfRejected,
+    /// 400: a malformed body or parameter; the message names the field.
+    InvalidRequest,
+    /// 404: no such route or resource (or not visible to the caller).
+    NotFound,
+    /// 405: a known route asked with another method.
+    MethodNotAllowed,
+    /// 409: conflicts with the current state.
+    Conflict,
+    /// 410: a used, expired or replaced single-use link.
+    Gone,
+    /// 413: the body exceeds `maxBodyBytes`.
+    PayloadTooLarge,
+    /// 429: too many attempts; `Retry-After` says when to try again.
+    RateLimited,
+    /// 502/503: the identity provider cannot be used right now.
+    IdpUnavailable,
+    /// 500: the application is wired wrongly (the message says how to fix it).
+    Misconfigured,
+    /// 503: a dependency (the store) is unavailable; the request failed closed.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of SPEC §3.
+    pub const ALL: [ErrorCode; 17] = [
+        Self::Unauthenticated,
+        Self::InvalidCredentials,
+        Self::Forbidden,
+        Self::EmailDomainNotAllowed,
+        Self::SignupClosed,
+        Self::SsoRequired,
+        Self::CsrfRejected,
+        Self::InvalidRequest,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::Gone,
+        Self::PayloadTooLarge,
+        Self::RateLimited,
+        Self::IdpUnavailable,
+        Self::Misconfigured,
+        Self::Unavailable,
+    ];
+
+    /// The code as it appears in the body (`invalid_request`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::EmailDomainNotAllowed => "email_domain_not_allowed",
+            Self::SignupClosed => "signup_closed",
+            Self::SsoRequired => "sso_required",
+            Self::CsrfRejected => "csrf_rejected",
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::Gone => "gone",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::IdpUnavailable => "idp_unavailable",
+            Self::Misconfigured => "misconfigured",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The JSON error body of every failed auth request: `{"error": code, "message": text}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The machine-readable code.
+    pub error: ErrorCode,
+    /// A human-readable explanation (`invalid_request` names the field: `email: ...`). Never
+    /// a secret.
+    pub message: String,
 }
 
 impl From<crate::store::StoreError> for AuthError {
@@ -143,6 +251,10 @@ impl From<crate::store::StoreError> for AuthError {
             crate::store::StoreError::NotFound => Self::NotFound("not found".into()),
             crate::store::StoreError::Unavailable(e) => {
                 tracing::error!(error = %e, "store unavailable");
+                Self::Unavailable
+            }
+            crate::store::StoreError::Corrupt(e) => {
+                tracing::error!(error = %e, "the store holds data this version cannot read");
                 Self::Unavailable
             }
         }
@@ -160,5 +272,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap_or_default();
         assert_eq!(v["error"], "invalid_request");
         assert_eq!(v["message"], "email: must be an email address");
+    }
+
+    #[test]
+    fn every_code_serializes_as_its_str() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).ok(), Some(serde_json::Value::from(code.as_str())));
+        }
+        assert_eq!(
+            AuthError::MethodNotAllowed("PUT".into()).to_json(),
+            r#"{"error":"method_not_allowed","message":"PUT is not allowed on this route"}"#
+        );
     }
 }

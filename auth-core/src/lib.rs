@@ -48,7 +48,8 @@ pub mod throttle;
 mod time;
 
 pub use config::AuthConfig;
-pub use error::AuthError;
+pub use error::{AuthError, ErrorBody, ErrorCode};
+pub use routes::api_routes;
 pub use secret::Secret;
 pub use service::{API_PREFIX, AuthService, StartupError};
 pub use session::CurrentUser;

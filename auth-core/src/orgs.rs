@@ -7,15 +7,29 @@ use crate::error::AuthError;
 use crate::http::RequestView;
 use crate::service::{AuthService, IssuedSession};
 use crate::session::{CurrentUser, random_id};
-use crate::store::{Acceptor, AuthMethod, InvitationRecord, Member, NewInvitation, NewUser, Role, StoreError};
+use crate::store::{
+    Acceptor, AuthMethod, InvitationId, InvitationRecord, Member, NewInvitation, NewUser, OrgId, Role, StoreError,
+    UserId,
+};
 use crate::time::{now, rfc3339};
 
 /// A freshly created invitation and the one copy of its token.
 pub(crate) struct CreatedInvitation {
     pub(crate) record: InvitationRecord,
     pub(crate) accept_url: String,
-    /// `sent`, `failed` or `not_configured`.
-    pub(crate) delivery: &'static str,
+    pub(crate) delivery: Delivery,
+}
+
+/// Whether an invitation was mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Delivery {
+    /// The mail server accepted the mail.
+    Sent,
+    /// Sending failed (logged); the invitation stays valid, the admin sends `accept_url`.
+    Failed,
+    /// No `smtp` is configured: the admin sends `accept_url`.
+    NotConfigured,
 }
 
 /// Invitation tokens are 256 random bits, URL-safe base64 (43 characters).
@@ -32,8 +46,8 @@ fn invitation_gone() -> AuthError {
 
 impl CurrentUser {
     /// Checks that the user has at least `role` in `org_id`, from the session's view of the
-    /// memberships (refreshed at once on this instance after a change, within
-    /// `revalidateAfter` elsewhere). Non-members get 404, so organizations are not revealed.
+    /// memberships (refreshed at once after a change: on this instance, and on every instance
+    /// on PostgreSQL; within `revalidateAfter` on other instances sharing a SQLite file). Non-members get 404, so organizations are not revealed.
     pub fn require(&self, org_id: &str, role: Role) -> Result<Role, AuthError> {
         match self.role_in(org_id) {
             None => Err(AuthError::NotFound("no such organization".into())),
@@ -45,7 +59,7 @@ impl CurrentUser {
 
 impl AuthService {
     /// The user's role in `org_id`, read fresh from the store, at least `role`.
-    pub(crate) async fn require_role(&self, user: &CurrentUser, org_id: &str, role: Role) -> Result<Role, AuthError> {
+    pub(crate) async fn require_role(&self, user: &CurrentUser, org_id: &OrgId, role: Role) -> Result<Role, AuthError> {
         match self.inner.store.member_role(org_id, &user.id).await? {
             None => Err(AuthError::NotFound("no such organization".into())),
             Some(Role::Member) if role == Role::Admin => {
@@ -55,15 +69,15 @@ impl AuthService {
         }
     }
 
-    /// Makes every live session of `user_id` re-read the store on its next request here.
-    pub(crate) async fn invalidate_user(&self, user_id: &str) -> Result<(), AuthError> {
-        for sid in self.inner.store.live_session_ids(user_id).await? {
-            self.inner.cache.forget(&sid);
-        }
+    /// Makes every live session of `user_id` re-read the store on its next request, on every
+    /// instance.
+    pub(crate) async fn invalidate_user(&self, user_id: &UserId) -> Result<(), AuthError> {
+        let live = self.inner.store.live_session_ids(user_id).await?;
+        self.forget_cached(&live).await;
         Ok(())
     }
 
-    pub(crate) async fn members(&self, user: &CurrentUser, org_id: &str) -> Result<Vec<Member>, AuthError> {
+    pub(crate) async fn members(&self, user: &CurrentUser, org_id: &OrgId) -> Result<Vec<Member>, AuthError> {
         self.require_role(user, org_id, Role::Member).await?;
         Ok(self.inner.store.list_members(org_id).await?)
     }
@@ -71,8 +85,8 @@ impl AuthService {
     pub(crate) async fn change_role(
         &self,
         admin: &CurrentUser,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: Role,
     ) -> Result<Member, AuthError> {
         self.require_role(admin, org_id, Role::Admin).await?;
@@ -82,16 +96,16 @@ impl AuthService {
             other => other.into(),
         })?;
         self.invalidate_user(user_id).await?;
-        tracing::info!(target: "auth::audit", event = "role_change", org_id, user_id, role = role.as_str(), by = %admin.id);
+        tracing::info!(target: "auth::audit", event = "role_change", %org_id, %user_id, role = role.as_str(), by = %admin.id);
         let members = self.inner.store.list_members(org_id).await?;
-        members.into_iter().find(|m| m.user_id == user_id).ok_or_else(|| AuthError::NotFound("no such member".into()))
+        members.into_iter().find(|m| m.user_id == *user_id).ok_or_else(|| AuthError::NotFound("no such member".into()))
     }
 
     pub(crate) async fn remove_member(
         &self,
         admin: &CurrentUser,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> Result<(), AuthError> {
         self.require_role(admin, org_id, Role::Admin).await?;
         self.inner.store.remove_member(org_id, user_id).await.map_err(|e| match e {
@@ -100,14 +114,14 @@ impl AuthService {
             other => other.into(),
         })?;
         self.invalidate_user(user_id).await?;
-        tracing::info!(target: "auth::audit", event = "member_removed", org_id, user_id, by = %admin.id);
+        tracing::info!(target: "auth::audit", event = "member_removed", %org_id, %user_id, by = %admin.id);
         Ok(())
     }
 
     pub(crate) async fn invite(
         &self,
         admin: &CurrentUser,
-        org_id: &str,
+        org_id: &OrgId,
         email: &str,
         role: Role,
     ) -> Result<CreatedInvitation, AuthError> {
@@ -128,8 +142,8 @@ impl AuthService {
         let token = random_id(TOKEN_BYTES);
         let ttl = i64::try_from(self.config().invitation_ttl.as_secs()).unwrap_or(i64::MAX);
         let new = NewInvitation {
-            id: uuid::Uuid::new_v4().to_string(),
-            org_id: org_id.to_string(),
+            id: InvitationId::generate(),
+            org_id: org_id.clone(),
             email: email.as_str().to_string(),
             role,
             token_hash: token_hash(&token).ok_or(AuthError::Unavailable)?,
@@ -137,19 +151,19 @@ impl AuthService {
             expires_at: now().saturating_add(ttl),
         };
         let record = self.inner.store.create_invitation(&new).await?;
-        tracing::info!(target: "auth::audit", event = "invite", org_id, invitation_id = %record.id, role = role.as_str(), by = %admin.id);
+        tracing::info!(target: "auth::audit", event = "invite", %org_id, invitation_id = %record.id, role = role.as_str(), by = %admin.id);
         let accept_url = self.config().public_url_for(&format!("/invitations/{token}"));
         let delivery = match &self.inner.mailer {
-            None => "not_configured",
+            None => Delivery::NotConfigured,
             Some(mailer) => {
                 match mailer
                     .send_invitation(&record.email, &record.org_name, &accept_url, &rfc3339(record.expires_at))
                     .await
                 {
-                    Ok(()) => "sent",
+                    Ok(()) => Delivery::Sent,
                     Err(e) => {
                         tracing::warn!(invitation_id = %record.id, error = %e, "invitation mail not delivered; the invitation stays valid");
-                        "failed"
+                        Delivery::Failed
                     }
                 }
             }
@@ -160,19 +174,24 @@ impl AuthService {
     pub(crate) async fn invitations(
         &self,
         admin: &CurrentUser,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<Vec<InvitationRecord>, AuthError> {
         self.require_role(admin, org_id, Role::Admin).await?;
         Ok(self.inner.store.pending_invitations(org_id).await?)
     }
 
-    pub(crate) async fn revoke_invitation(&self, admin: &CurrentUser, org_id: &str, id: &str) -> Result<(), AuthError> {
+    pub(crate) async fn revoke_invitation(
+        &self,
+        admin: &CurrentUser,
+        org_id: &OrgId,
+        id: &InvitationId,
+    ) -> Result<(), AuthError> {
         self.require_role(admin, org_id, Role::Admin).await?;
         self.inner.store.revoke_invitation(org_id, id).await.map_err(|e| match e {
             StoreError::NotFound => AuthError::NotFound("no pending invitation with this id".into()),
             other => other.into(),
         })?;
-        tracing::info!(target: "auth::audit", event = "invitation_revoked", org_id, invitation_id = id, by = %admin.id);
+        tracing::info!(target: "auth::audit", event = "invitation_revoked", %org_id, invitation_id = %id, by = %admin.id);
         Ok(())
     }
 
@@ -220,12 +239,8 @@ impl AuthService {
                 let name = crate::accounts::clean_name("name", name.unwrap_or_default())?;
                 self.inner.passwords.check_policy("password", password, &[&inv.email, &name]).await?;
                 let hash = self.inner.passwords.hash(password).await?;
-                let user = NewUser {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    email: inv.email.clone(),
-                    name,
-                    password_hash: Some(hash),
-                };
+                let user =
+                    NewUser { id: UserId::generate(), email: inv.email.clone(), name, password_hash: Some(hash) };
                 (Acceptor::New(user), AuthMethod::Password)
             }
         };

@@ -13,7 +13,7 @@ use crate::http::RequestView;
 use crate::orgs::{TOKEN_BYTES, token_hash};
 use crate::service::AuthService;
 use crate::session::{CurrentUser, random_id};
-use crate::store::{EmailTokenPurpose, NewEmailToken, Role, UserRecord};
+use crate::store::{EmailTokenPurpose, NewEmailToken, OrgId, Role, UserId, UserRecord};
 use crate::time::now;
 
 /// How long a verification link works.
@@ -105,8 +105,8 @@ impl AuthService {
     pub(crate) async fn admin_reset_link(
         &self,
         admin: &CurrentUser,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> Result<String, AuthError> {
         self.require_role(admin, org_id, Role::Admin).await?;
         if self.inner.store.member_role(org_id, user_id).await?.is_none() {
@@ -134,15 +134,13 @@ impl AuthService {
         let password_hash = self.inner.passwords.hash(new).await?;
         self.inner.store.set_password_hash(&user_id, &password_hash).await?;
         let ended = self.inner.store.revoke_user_sessions(&user_id, None).await?;
-        for sid in &ended {
-            self.inner.cache.revoke(sid);
-        }
+        self.revoke_cached(&ended).await;
         tracing::info!(target: "auth::audit", event = "password_reset", user_id = %user_id, sessions_ended = ended.len());
         Ok(())
     }
 
     /// After signup: the first verification mail, best effort.
-    pub(crate) async fn mail_verification_to(&self, user_id: &str, email: &str) {
+    pub(crate) async fn mail_verification_to(&self, user_id: &UserId, email: &str) {
         let Ok(Some(record)) = self.inner.store.get_user(user_id).await else { return };
         if record.email == email
             && let Err(e) = self.verification_mail(&record).await
@@ -205,7 +203,7 @@ impl AuthService {
     }
 
     /// Whether the user proved they own their address.
-    pub(crate) async fn email_verified(&self, user_id: &str) -> Result<bool, AuthError> {
+    pub(crate) async fn email_verified(&self, user_id: &UserId) -> Result<bool, AuthError> {
         Ok(self.inner.store.email_verified(user_id).await?)
     }
 }

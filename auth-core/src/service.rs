@@ -10,7 +10,7 @@ use crate::http::{AuthResponse, RequestView};
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
 use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry};
-use crate::store::{Store, StoreError};
+use crate::store::{CacheEvent, Pushed, SessionId, Store, StoreError};
 use crate::throttle::{DeviceCookies, Throttle};
 use crate::time::now;
 
@@ -89,6 +89,8 @@ pub(crate) struct Inner {
     pub(crate) recovery_per_address: crate::rate::WindowLimiter,
     /// Invitations per organization and hour.
     pub(crate) invitations_limit: crate::rate::WindowLimiter,
+    /// The OpenAPI document, built on first use (`routes::openapi`).
+    pub(crate) openapi: std::sync::OnceLock<Vec<u8>>,
     /// Whether the "no client address" warning was logged.
     pub(crate) peer_warned: std::sync::atomic::AtomicBool,
     /// Whether the "forwarding headers but no trusted proxy" warning was logged.
@@ -128,7 +130,7 @@ pub(crate) struct IssuedSession {
 impl AuthService {
     /// Opens the configured store (`database.url`) and builds the service.
     pub async fn new(config: AuthConfig) -> Result<Self, StartupError> {
-        let store: Arc<dyn Store> = open_store(&config.database_url).await?;
+        let store = crate::store::open(&config.database_url, &config.database_pool).await?;
         Self::with_store(config, store).await
     }
 
@@ -185,6 +187,7 @@ impl AuthService {
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
             assets: crate::assets::Assets::new(&config.ui, &config.oidc),
+            openapi: std::sync::OnceLock::new(),
             peer_warned: std::sync::atomic::AtomicBool::new(false),
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
             recovery_per_client: crate::rate::WindowLimiter::new(30, std::time::Duration::from_secs(3600), 100_000),
@@ -199,7 +202,38 @@ impl AuthService {
             tokens,
             config,
         };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = Arc::new(inner);
+        if let Some(events) = inner.store.subscribe() {
+            tokio::spawn(apply_pushed(Arc::downgrade(&inner), events));
+        }
+        Ok(Self { inner })
+    }
+
+    /// Revokes sessions in this instance's cache and tells the other instances (at once on
+    /// PostgreSQL; elsewhere they notice within `revalidateAfter`). The store already holds
+    /// the revocation: a failed notification is logged, and the other instances' next
+    /// revalidation still refuses the session.
+    pub(crate) async fn revoke_cached<S: AsRef<str>>(&self, sids: impl IntoIterator<Item = S>) {
+        for sid in sids {
+            let sid = sid.as_ref();
+            self.inner.cache.revoke(sid);
+            self.announce(CacheEvent::Revoked(sid.into())).await;
+        }
+    }
+
+    /// Forgets sessions whose grants changed (roles, name) here and on the other instances.
+    pub(crate) async fn forget_cached<S: AsRef<str>>(&self, sids: impl IntoIterator<Item = S>) {
+        for sid in sids {
+            let sid = sid.as_ref();
+            self.inner.cache.forget(sid);
+            self.announce(CacheEvent::Changed(sid.into())).await;
+        }
+    }
+
+    async fn announce(&self, event: CacheEvent) {
+        if let Err(e) = self.inner.store.publish(&event).await {
+            tracing::warn!(error = %e, "could not tell the other instances about a session change");
+        }
     }
 
     /// The validated configuration.
@@ -295,9 +329,10 @@ impl AuthService {
             return Ok(state);
         }
         let epoch = self.inner.cache.epoch();
-        let view = self.inner.store.load_session(&entry.sid).await?;
+        let sid = SessionId::new(&*entry.sid);
+        let view = self.inner.store.load_session(&sid).await?;
         if view.as_ref().is_some_and(|v| !v.session.revoked)
-            && let Err(e) = self.inner.store.touch_session(&entry.sid, now()).await
+            && let Err(e) = self.inner.store.touch_session(&sid, now()).await
         {
             tracing::debug!(error = %e, "could not note a session's last use");
         }
@@ -432,13 +467,17 @@ impl AuthService {
     }
 }
 
-async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartupError> {
-    crate::store::supported_url(url).map_err(|why| StartupError::Config(format!("database.url: {why}")))?;
-    #[cfg(feature = "sqlite")]
-    if url.starts_with("sqlite:") {
-        return Ok(Arc::new(crate::store::SqliteStore::connect(url).await?));
+/// Applies the other instances' session events to this instance's cache, until the service
+/// is dropped.
+async fn apply_pushed(inner: std::sync::Weak<Inner>, mut events: tokio::sync::mpsc::Receiver<Pushed>) {
+    while let Some(pushed) = events.recv().await {
+        let Some(inner) = inner.upgrade() else { return };
+        match pushed {
+            Pushed::Event(CacheEvent::Revoked(sid)) => inner.cache.revoke(&sid),
+            Pushed::Event(CacheEvent::Changed(sid)) => inner.cache.forget(&sid),
+            Pushed::Resync => inner.cache.forget_all(),
+        }
     }
-    Err(StartupError::Config(format!("database.url: {url:?} has no backend in this build")))
 }
 
 /// The CSRF rule for every unsafe request the layer judges (SPEC §5).

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{AuthConfig, SameSite};
 use crate::secret::Secret;
-use crate::store::{AuthMethod, Membership, Role, SessionView};
+use crate::store::{AuthMethod, Membership, Role, SessionId, SessionView, UserId};
 
 /// The JOSE `typ` of a session token: no other JWT (an ID token, an invitation) passes as one.
 pub const SESSION_TYP: &str = "session+jwt";
@@ -202,7 +202,7 @@ pub struct CurrentUser(Arc<UserInfo>);
 #[derive(Debug, Clone, Serialize)]
 pub struct UserInfo {
     /// User id.
-    pub id: String,
+    pub id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -214,7 +214,7 @@ pub struct UserInfo {
     pub organizations: Vec<Membership>,
     /// The server-side session id.
     #[serde(skip)]
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 impl CurrentUser {
@@ -363,6 +363,13 @@ impl SessionCache {
     pub(crate) fn forget(&self, sid: &str) {
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.sessions.remove(sid);
+    }
+
+    /// Forgets every session (revocations may have been missed): each is read again from the
+    /// store on its next request. Verified token signatures stay cached.
+    pub(crate) fn forget_all(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.sessions.clear();
     }
 }
 

@@ -37,9 +37,15 @@
 //! few dozen bytes: keys are hashes and masked addresses, never the email). Each operation
 //! write-locks one shard for a few instructions; nothing scans the map. When full, the cache
 //! evicts cold entries first (scan resistant), so buckets being hit, like a locked account under
-//! attack, stay while a flood of one-off keys is evicted. Counters are per instance and in
-//! memory: several instances each allow the limit (sharing them through the store is future
-//! work), and the store being down never counts failures.
+//! attack, stay while a flood of one-off keys is evicted.
+//!
+//! # Several instances
+//!
+//! Each failure is also added to the store's copy of its bucket (`throttle_buckets`), and a
+//! lock computed from that shared count is stored: failures spread over instances A, B and C
+//! add up, and a lock earned on A is refused on B and C too (checked after the local
+//! reservation, before hashing). Only the in-flight reservations stay per instance. The store
+//! being down never counts a failure: the attempt answers 503 before any password is checked.
 //!
 //! # Device cookie
 //!
@@ -64,6 +70,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{AuthConfig, ThrottleConfig};
 use crate::secret::Secret;
+use crate::store::{Store, StoreResult};
 
 /// Buckets kept per instance before the coldest are evicted.
 pub const DEFAULT_CAPACITY: usize = 100_000;
@@ -75,6 +82,9 @@ pub const DEVICE_COOKIE_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 const IN_FLIGHT_RETRY: Duration = Duration::from_secs(1);
 
 /// A bucket's key. Accounts are hashed, so the map holds no email and has a fixed entry size.
+///
+/// Failures are also added to the store's copy of the bucket ([`SharedBucket`]), so a lock
+/// earned on one instance holds on every instance on the same store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     /// Every attempt for the account without a device cookie for it.
@@ -235,8 +245,94 @@ impl Throttle {
     }
 }
 
+/// The store's copy of a bucket: failures on every instance add up there, and a lock computed
+/// from the shared count is stored for all instances to honour. What is *pending* (reserved,
+/// not settled) stays per instance.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedBucket {
+    name: String,
+    limit: u32,
+    /// Cleared by a success (account and device buckets, not client ones).
+    clears: bool,
+}
+
+impl Key {
+    /// The bucket's name in the store: hashes and masked addresses, never an email.
+    fn store_name(&self) -> String {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        match self {
+            Self::Account(a) => format!("a:{}", hex(a)),
+            Self::Device(a, d) => format!("d:{}:{}", hex(a), hex(d)),
+            Self::Client(ip) => format!("c:{ip}"),
+        }
+    }
+}
+
+impl Throttle {
+    fn lock_after(&self, failures: u32, limit: u32) -> Option<Duration> {
+        (failures >= limit).then(|| {
+            let doublings = (failures - limit).min(16);
+            self.config.lockout.saturating_mul(1 << doublings).min(self.config.max_lockout)
+        })
+    }
+
+    /// How long to wait when another instance locked one of `buckets` (from the store).
+    pub(crate) async fn shared_lock(
+        &self,
+        store: &dyn Store,
+        buckets: &[SharedBucket],
+    ) -> StoreResult<Option<Duration>> {
+        let names: Vec<String> = buckets.iter().map(|b| b.name.clone()).collect();
+        let now = crate::time::now();
+        let until = store.throttle_locked_until(&names, now).await?;
+        Ok(until.map(|u| Duration::from_secs(u.saturating_sub(now).max(1).unsigned_abs())))
+    }
+
+    /// Adds a failure to each bucket's shared count; the lock now in force across instances.
+    pub(crate) async fn shared_fail(
+        &self,
+        store: &dyn Store,
+        buckets: &[SharedBucket],
+    ) -> StoreResult<Option<Duration>> {
+        let now = crate::time::now();
+        let quiet_since = now.saturating_sub(i64::try_from(self.config.max_lockout.as_secs()).unwrap_or(i64::MAX));
+        let mut longest = None;
+        for b in buckets {
+            let failures = store.throttle_fail(&b.name, now, quiet_since).await?;
+            if let Some(lock) = self.lock_after(failures, b.limit) {
+                let secs = i64::try_from(lock.as_secs()).unwrap_or(i64::MAX).max(1);
+                store.throttle_lock(&b.name, now.saturating_add(secs)).await?;
+                longest = longest.max(Some(lock));
+            }
+        }
+        Ok(longest)
+    }
+
+    /// A success clears the shared account (or device) bucket it was judged by.
+    pub(crate) async fn shared_succeed(&self, store: &dyn Store, buckets: &[SharedBucket]) -> StoreResult<()> {
+        for b in buckets.iter().filter(|b| b.clears) {
+            store.throttle_clear(&b.name).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Attempt<'_> {
-    /// The password was wrong: counts a failure in each bucket; returns the lock now in force.
+    /// The store's copies of this attempt's buckets.
+    pub(crate) fn shared(&self) -> Vec<SharedBucket> {
+        self.keys
+            .iter()
+            .flatten()
+            .map(|k| SharedBucket {
+                name: k.store_name(),
+                limit: self.throttle.limit(k),
+                clears: !matches!(k, Key::Client(_)),
+            })
+            .collect()
+    }
+
+    /// The password was wrong: counts a failure in each local bucket (see
+    /// [`Throttle::shared_fail`] for the store's); returns the lock now in force.
     pub fn fail(mut self) -> Option<Duration> {
         let now = Instant::now();
         let t = self.throttle;

@@ -3,6 +3,7 @@
 
 pub mod faulty;
 pub mod hostile;
+pub mod pg;
 pub mod smtp;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,8 +55,14 @@ impl Drop for TestServer {
     }
 }
 
-/// A fresh SQLite URL in the temp folder.
+/// A fresh store: a new database on the shared PostgreSQL cluster when the run selects it
+/// (`AUTH_TEST_STORE=postgres`), else a new SQLite file.
 pub fn fresh_db() -> String {
+    if pg::selected() { pg::fresh_db() } else { fresh_sqlite() }
+}
+
+/// A fresh SQLite URL in the temp folder.
+pub fn fresh_sqlite() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("auth-tests-{}-{n}-{}.db", std::process::id(), rand_suffix()));
@@ -197,8 +204,8 @@ async fn service(config: AuthConfig, fault: Option<std::sync::Arc<faulty::Switch
     match fault {
         None => AuthService::new(config).await.expect("service"),
         Some(switch) => {
-            let inner = auth_core::store::SqliteStore::connect(&config.database_url).await.expect("store");
-            let store = faulty::Faulty { inner: std::sync::Arc::new(inner), switch };
+            let inner = auth_core::store::open(&config.database_url, &config.database_pool).await.expect("store");
+            let store = faulty::Faulty { inner, switch };
             AuthService::with_store(config, std::sync::Arc::new(store)).await.expect("service")
         }
     }

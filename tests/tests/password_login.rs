@@ -23,6 +23,7 @@ both!(
     personal_settings,
     password_change_ends_other_sessions,
     bad_json_is_a_clear_400,
+    other_methods_on_known_routes_are_405_with_allow,
     public_paths_and_pages,
     idle_timeout_slides,
     forwarded_for_only_from_trusted_proxies,
@@ -566,6 +567,43 @@ async fn bad_json_is_a_clear_400(a: Adapter) {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = s.get("/api/v1/auth/nope/../../etc/passwd", None).await;
     assert!(r.status().is_client_error());
+}
+
+/// Found by schemathesis (`unsupported_method`, ST204): `TRACE /me` was 405 without `Allow`,
+/// and `TRACE /password/forgot` (like every route outside a short list) 404. Now every known
+/// path answers another method with 405 and `Allow` naming its methods, literal paths before
+/// parameters as in OpenAPI (`/me/sessions/revoke-others` is not a session id).
+async fn other_methods_on_known_routes_are_405_with_allow(a: Adapter) {
+    let s = TestServer::start(a, "").await;
+    let cases = [
+        ("TRACE", "/api/v1/auth/me", "GET, HEAD, PATCH"),
+        ("TRACE", "/api/v1/auth/password/forgot", "POST"),
+        ("TRACE", "/api/v1/auth/assets/auth.css", "GET, HEAD"),
+        ("OPTIONS", "/api/v1/auth/login", "POST"),
+        ("DELETE", "/api/v1/auth/login", "POST"),
+        ("PUT", "/api/v1/auth/organizations/some-org/members", "GET, HEAD"),
+        ("POST", "/api/v1/auth/organizations/some-org/members/some-user", "PATCH, DELETE"),
+        ("DELETE", "/api/v1/auth/me/sessions/revoke-others", "POST"),
+        ("GET", "/api/v1/auth/me/sessions/some-session", "DELETE"),
+        ("PATCH", "/api/v1/auth/invitations/some-token", "GET, HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        let r = s.client().request(method.parse().expect("method"), s.url(path)).send().await.expect("req");
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{method} {path}");
+        let v = json(r).await;
+        assert_eq!(v["error"], "method_not_allowed", "{method} {path}");
+        assert_eq!(v["message"], format!("{method} is not allowed on this route"));
+    }
+    // HEAD is answered wherever GET is; unknown paths stay 404.
+    let r = s.client().head(s.url("/api/v1/auth/config")).send().await.expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
+    for path in ["/api/v1/auth/nope", "/api/v1/auth/me/", "/api/v1/auth/organizations//members", "/api/v1/auth"] {
+        let r = s.client().request("TRACE".parse().expect("method"), s.url(path)).send().await.expect("req");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(r.headers().get("allow").is_none(), "{path}");
+    }
 }
 
 async fn public_paths_and_pages(a: Adapter) {

@@ -510,6 +510,20 @@ impl Default for UiConfig {
     }
 }
 
+/// The JSON API (`api.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Serve the OpenAPI 3.1 description at `/api/v1/auth/openapi.json` (public; it holds no
+    /// secret). Defaults to `true`.
+    pub openapi: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { openapi: true }
+    }
+}
+
 /// The validated configuration shared by both adapters.
 ///
 /// Load it from a file ([`AuthConfig::load`], [`AuthConfig::load_with`]) or build it in code
@@ -538,6 +552,9 @@ pub struct AuthConfig {
     pub public_url_configured: bool,
     /// sqlx database URL. Defaults to `sqlite://data/auth.db` (created if missing).
     pub database_url: String,
+    /// The pool of a server database (PostgreSQL): `database.maxConnections`,
+    /// `database.acquireTimeout`.
+    pub database_pool: crate::store::PoolConfig,
     /// Session settings.
     pub session: SessionConfig,
     /// Password accounts.
@@ -553,6 +570,8 @@ pub struct AuthConfig {
     pub public_paths: Vec<String>,
     /// The built-in HTML pages.
     pub ui: UiConfig,
+    /// The JSON API.
+    pub api: ApiConfig,
     /// Proxies whose `X-Forwarded-For` is believed. Defaults to none.
     pub trusted_proxies: Vec<IpNet>,
     /// Login throttling.
@@ -574,6 +593,7 @@ impl Default for AuthConfig {
             public_url: Url::parse("http://127.0.0.1:3000").expect("a literal, valid URL"),
             public_url_configured: false,
             database_url: "sqlite://data/auth.db".into(),
+            database_pool: crate::store::PoolConfig::default(),
             session: SessionConfig::default(),
             basic_auth: BasicAuthConfig::default(),
             jwt_secret: JwtSecretSource::default(),
@@ -581,6 +601,7 @@ impl Default for AuthConfig {
             oidc: Vec::new(),
             public_paths: Vec::new(),
             ui: UiConfig::default(),
+            api: ApiConfig::default(),
             trusted_proxies: Vec::new(),
             throttle: ThrottleConfig::default(),
             max_body_bytes: 64 * 1024,
@@ -735,6 +756,8 @@ mod tests {
         let rows: Vec<(&str, Vec<Want>)> = vec![
             ("publicUrl", vec![Want::Url(c.public_url.clone())]),
             ("database.url", vec![Want::text(&c.database_url)]),
+            ("database.maxConnections", vec![Want::text(c.database_pool.max_connections)]),
+            ("database.acquireTimeout", vec![Want::Duration(c.database_pool.acquire_timeout)]),
             ("basicAuth.enabled", vec![Want::text(b.enabled)]),
             ("basicAuth.validEmailDomain", vec![Want::Nothing]),
             ("basicAuth.previousJwtSecrets", vec![Want::EmptyList]),
@@ -762,6 +785,7 @@ mod tests {
             ("ui.productName", vec![Want::text(&ui.product_name)]),
             ("ui.logoUrl", vec![Want::Nothing]),
             ("ui.accentColor", vec![Want::text(&ui.accent_color)]),
+            ("api.openapi", vec![Want::text(c.api.openapi)]),
             ("invitations.expiresIn", vec![Want::Duration(c.invitation_ttl)]),
             ("invitations.maxPerHour", vec![Want::text(c.invitations_per_hour)]),
             (

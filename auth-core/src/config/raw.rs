@@ -24,6 +24,7 @@ pub(crate) struct RawConfig {
     pub(crate) oidc: Option<RawOidc>,
     pub(crate) public_paths: Option<Vec<String>>,
     pub(crate) ui: Option<RawUi>,
+    pub(crate) api: Option<RawApi>,
     pub(crate) trusted_proxies: Option<Vec<String>>,
     pub(crate) login_throttle: Option<RawThrottle>,
     pub(crate) max_body_bytes: Option<usize>,
@@ -36,6 +37,8 @@ pub(crate) struct RawConfig {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RawDatabase {
     pub(crate) url: Option<String>,
+    pub(crate) max_connections: Option<u32>,
+    pub(crate) acquire_timeout: Option<DurationValue>,
 }
 
 /// `session.*`.
@@ -213,6 +216,14 @@ pub(crate) struct RawUi {
     pub(crate) product_name: Option<String>,
     pub(crate) logo_url: Option<String>,
     pub(crate) accent_color: Option<String>,
+}
+
+/// `api.*`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawApi {
+    #[serde(default, deserialize_with = "flex_bool")]
+    pub(crate) openapi: Option<bool>,
 }
 
 /// The environment variables the model reads (`env` wins over the file). Read in `load.rs`.

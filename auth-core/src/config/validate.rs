@@ -110,8 +110,10 @@ pub(super) fn build(
     }
 
     // database.url: options > AUTH_DATABASE_URL > file > the default.
-    let file_db = raw.database.and_then(|d| d.url);
-    set(&mut c.database_url, options.database_url.clone().or_else(|| env.database_url.clone()).or(file_db));
+    let rd = raw.database.unwrap_or_default();
+    set(&mut c.database_url, options.database_url.clone().or_else(|| env.database_url.clone()).or(rd.url));
+    set(&mut c.database_pool.max_connections, rd.max_connections);
+    set(&mut c.database_pool.acquire_timeout, rd.acquire_timeout.map(|d| d.0));
 
     let rs = raw.session.unwrap_or_default();
     let s = &mut c.session;
@@ -206,6 +208,9 @@ pub(super) fn build(
         set(&mut t.max_failures_per_client, rt.max_failures_per_client);
         set(&mut t.lockout, rt.lockout.map(|d| d.0));
         set(&mut t.max_lockout, rt.max_lockout.map(|d| d.0));
+    }
+    if let Some(ra) = raw.api {
+        set(&mut c.api.openapi, ra.openapi);
     }
     set(&mut c.max_body_bytes, raw.max_body_bytes);
     if let Some(i) = raw.invitations {
@@ -359,9 +364,7 @@ fn check(c: &AuthConfig, o: &Origins, e: &mut Errors) {
     if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
         e.at("publicUrl", not_an_http_url(u.as_str()));
     }
-    if let Err(why) = crate::store::supported_url(&c.database_url) {
-        e.at("database.url", why);
-    }
+    check_database(c, e);
     check_session(&c.session, e);
     check_basic_auth(&c.basic_auth, e);
 
@@ -448,6 +451,17 @@ fn check_session(s: &SessionConfig, e: &mut Errors) {
         e.at("session.absoluteTimeout", "must be greater than zero");
     }
     in_range(e, "session.cacheCapacity", s.cache_capacity, 16, None);
+}
+
+fn check_database(c: &AuthConfig, e: &mut Errors) {
+    if let Err(why) = crate::store::supported_url(&c.database_url) {
+        e.at("database.url", why);
+    }
+    let p = &c.database_pool;
+    in_range(e, "database.maxConnections", p.max_connections, 2, Some(1000));
+    if !(Duration::from_secs(1)..=Duration::from_secs(60)).contains(&p.acquire_timeout) {
+        e.at("database.acquireTimeout", "must be between 1s and 60s");
+    }
 }
 
 fn check_basic_auth(b: &BasicAuthConfig, e: &mut Errors) {
@@ -693,6 +707,15 @@ mod tests {
 
     fn paths(errs: &ConfigErrors) -> Vec<&str> {
         errs.0.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    #[test]
+    fn api_openapi_is_on_by_default_and_a_boolean() {
+        assert!(load("{}", &[]).expect("loads").api.openapi);
+        assert!(!load("api:\n  openapi: false\n", &[]).expect("loads").api.openapi);
+        assert!(!load("api:\n  openapi: \"false\"\n", &[]).expect("loads").api.openapi);
+        let errs = load("api:\n  openapi: sometimes\n", &[]).expect_err("refused");
+        assert_eq!(paths(&errs), ["api.openapi"], "{errs:?}");
     }
 
     #[test]

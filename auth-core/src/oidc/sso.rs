@@ -151,7 +151,8 @@ impl AuthService {
                 (None, []) => {
                     tracing::error!(provider = %id.provider, organization = key, "oidc role mapping: no such organization");
                     return Err(AuthError::Forbidden(format!(
-                        "sign-in refused: the role mapping of this provider names the organization {key:?}, which                          does not exist; an administrator must fix oidc.providers[].organization"
+                        "sign-in refused: the role mapping of this provider names the organization {key:?}, which \
+                         does not exist; an administrator must fix oidc.providers[].organization"
                     )));
                 }
                 (None, _) => {
@@ -172,7 +173,7 @@ impl AuthService {
             None
         };
         let have = store.member_role(&org.id, &user.id).await?;
-        let (org_id, user_id) = (org.id.as_str(), user.id.as_str());
+        let (org_id, user_id) = (&org.id, &user.id);
         let changed = match (have, want) {
             (None, Some(role)) => store.add_member(org_id, user_id, role).await?,
             (Some(have), Some(role)) if have != role => {
@@ -183,11 +184,11 @@ impl AuthService {
         };
         if changed {
             let role = want.map_or("none", Role::as_str);
-            tracing::info!(target: "auth::audit", event = "role_mapped", org_id, user_id, role, provider = %id.provider);
-            // The user's other sessions re-read their memberships on their next request here.
-            for sid in store.live_session_ids(user_id).await? {
-                self.inner.cache.forget(&sid);
-            }
+            tracing::info!(target: "auth::audit", event = "role_mapped", %org_id, %user_id, role, provider = %id.provider);
+            // The user's other sessions re-read their memberships on their next request, on
+            // every instance.
+            let live = store.live_session_ids(user_id).await?;
+            self.forget_cached(&live).await;
         }
         Ok(())
     }
@@ -234,9 +235,8 @@ impl AuthService {
             }
             store.link_identity(&id.issuer, &id.subject, &existing.id).await?;
             // A new way into the account: every earlier session ends.
-            for sid in store.revoke_user_sessions(&existing.id, None).await? {
-                self.inner.cache.revoke(&sid);
-            }
+            let ended = store.revoke_user_sessions(&existing.id, None).await?;
+            self.revoke_cached(&ended).await;
             tracing::info!(target: "auth::audit", event = "identity_linked", user_id = %existing.id, provider = %id.provider);
             return Ok(existing);
         }
@@ -244,7 +244,7 @@ impl AuthService {
         let name = clean_name("name", id.name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or(local))
             .or_else(|_| clean_name("name", local))?;
         let new = NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::store::UserId::generate(),
             email: email.as_str().to_string(),
             name,
             password_hash: None,
@@ -320,9 +320,7 @@ impl AuthService {
             return Err(AuthError::invalid("logout_token", "already used"));
         }
         let ended = self.inner.store.revoke_idp_sessions(&issuer, logout.sid.as_deref(), logout.sub.as_deref()).await?;
-        for id in &ended {
-            self.inner.cache.revoke(id);
-        }
+        self.revoke_cached(&ended).await;
         tracing::info!(target: "auth::audit", event = "backchannel_logout", provider = %provider.cfg.id, sessions_ended = ended.len());
         Ok(AuthResponse::empty(200))
     }

@@ -378,7 +378,7 @@ async fn personal_page(
             device: crate::accounts::describe_device(s.user_agent.as_deref()),
             ip: s.ip.unwrap_or_default(),
             last_seen: orgs::human_time(s.last_seen_at),
-            id: s.id,
+            id: s.id.to_string(),
         })
         .collect();
     let page = PersonalPage {
@@ -412,10 +412,12 @@ async fn personal_post(service: &AuthService, req: &RequestView<'_>, form: &Valu
                 Err(e) => personal_page(service, req, Some(("password", &e)), form).await,
             }
         }
-        "end-session" => match service.end_my_session(&user, field(form, "session")).await {
-            Ok(()) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=session-ended")),
-            Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,
-        },
+        "end-session" => {
+            match service.end_my_session(&user, &crate::store::SessionId::new(field(form, "session"))).await {
+                Ok(()) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=session-ended")),
+                Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,
+            }
+        }
         "end-others" => match service.end_other_sessions(&user).await {
             Ok(_) => Ok(AuthResponse::redirect(303, "/settings/personal?notice=others-signed-out")),
             Err(e) => personal_page(service, req, Some(("verify", &e)), form).await,

@@ -9,8 +9,9 @@ use super::view::{
 use super::{field, signed_in_user, to_login, with_query};
 use crate::error::AuthError;
 use crate::http::{AuthResponse, RequestView};
+use crate::orgs::Delivery;
 use crate::service::AuthService;
-use crate::store::Role;
+use crate::store::{InvitationId, OrgId, Role, UserId};
 
 /// A timestamp as people read it: `8 Dec 2026, 14:05 UTC`.
 pub(crate) fn human_time(ts: i64) -> String {
@@ -170,7 +171,12 @@ pub(crate) async fn organization_page(
             .invitations(&user, &org.id)
             .await?
             .into_iter()
-            .map(|i| PendingRow { id: i.id, email: i.email, role: i.role.as_str(), expires: human_time(i.expires_at) })
+            .map(|i| PendingRow {
+                id: i.id.to_string(),
+                email: i.email,
+                role: i.role.as_str(),
+                expires: human_time(i.expires_at),
+            })
             .collect()
     } else {
         Vec::new()
@@ -178,9 +184,9 @@ pub(crate) async fn organization_page(
     let invite_link = match outcome {
         Some(Outcome::Invited(created)) => {
             let how = match created.delivery {
-                "sent" => "It was emailed to them; you can also send this link yourself.",
-                "failed" => "The email could not be sent: send them this link yourself.",
-                _ => "Send them this link; it works once.",
+                Delivery::Sent => "It was emailed to them; you can also send this link yourself.",
+                Delivery::Failed => "The email could not be sent: send them this link yourself.",
+                Delivery::NotConfigured => "Send them this link; it works once.",
             };
             Some(InviteLink {
                 label: "Invitation link",
@@ -205,7 +211,7 @@ pub(crate) async fn organization_page(
                 is_you: m.user_id == user.id,
                 is_admin: m.role == Role::Admin,
                 role: m.role.as_str(),
-                id: m.user_id,
+                id: m.user_id.to_string(),
                 name: m.name,
                 email: m.email,
             })
@@ -233,12 +239,16 @@ pub(crate) async fn organization_post(
     let Some(user) = signed_in_user(service, req).await? else {
         return Ok(to_login("/settings/organization"));
     };
-    let Some(org_id) = req.query_param("org") else {
+    let Some(org_id) = req.query_param("org").map(OrgId::new) else {
         return Err(AuthError::invalid("org", "missing"));
     };
+    let member = || UserId::new(field(form, "user"));
     let role = |s: &str| Role::parse(s).ok_or_else(|| AuthError::invalid("role", "must be admin or member"));
     let done = |notice: &str| {
-        AuthResponse::redirect(303, &with_query("/settings/organization", &[("org", &org_id), ("notice", notice)]))
+        AuthResponse::redirect(
+            303,
+            &with_query("/settings/organization", &[("org", org_id.as_str()), ("notice", notice)]),
+        )
     };
     let result = match field(form, "action") {
         "invite" => match service.invite(&user, &org_id, field(form, "email"), role(field(form, "role"))?).await {
@@ -246,13 +256,15 @@ pub(crate) async fn organization_post(
             Ok(created) => return organization_page(service, req, Some(Outcome::Invited(created))).await,
             Err(e) => Err(e),
         },
-        "revoke" => service.revoke_invitation(&user, &org_id, field(form, "id")).await.map(|()| "invitation-revoked"),
-        "role" => service
-            .change_role(&user, &org_id, field(form, "user"), role(field(form, "role"))?)
+        "revoke" => service
+            .revoke_invitation(&user, &org_id, &InvitationId::new(field(form, "id")))
             .await
-            .map(|_| "role-updated"),
-        "remove" => service.remove_member(&user, &org_id, field(form, "user")).await.map(|()| "member-removed"),
-        "reset-link" => match service.admin_reset_link(&user, &org_id, field(form, "user")).await {
+            .map(|()| "invitation-revoked"),
+        "role" => {
+            service.change_role(&user, &org_id, &member(), role(field(form, "role"))?).await.map(|_| "role-updated")
+        }
+        "remove" => service.remove_member(&user, &org_id, &member()).await.map(|()| "member-removed"),
+        "reset-link" => match service.admin_reset_link(&user, &org_id, &member()).await {
             Ok(url) => return organization_page(service, req, Some(Outcome::ResetLink(url))).await,
             Err(e) => Err(e),
         },

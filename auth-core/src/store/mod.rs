@@ -1,11 +1,23 @@
-//! Persistence: a small async trait with its own error type, and its SQLite implementation.
+//! Persistence: a small async trait with its own error type, and its two implementations,
+//! SQLite (embedded, one machine) and PostgreSQL (several instances), which share their SQL.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "test-util")]
+pub mod conformance;
 
 /// Store failures. Anything but `Conflict`/`NotFound` fails the request closed with 503.
 #[derive(Debug, thiserror::Error)]
@@ -20,13 +32,135 @@ pub enum StoreError {
     /// The database cannot be reached or failed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A row holds what this version cannot read (an unknown role, a wrong type): refused,
+    /// never read as a default.
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
 }
 
 /// Result alias of the store.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        ///
+        /// A distinct type, so one kind of id cannot be passed where another is expected; it
+        /// reads as `&str` (`Deref`) and prints as itself.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(any(feature = "sqlite", feature = "postgres"), derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id read from elsewhere (a URL path, a token claim).
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_string())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user's id (a UUID).
+    UserId
+);
+id_type!(
+    /// An organization's id (a UUID).
+    OrgId
+);
+id_type!(
+    /// A session's id (the token's `sid`, random).
+    SessionId
+);
+id_type!(
+    /// An invitation's id (a UUID; the token is something else, never stored).
+    InvitationId
+);
+
+impl UserId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+}
+
+impl OrgId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+}
+
+impl InvitationId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+}
+
 /// Role of a user in an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Manages members and invitations.
@@ -55,7 +189,7 @@ impl Role {
 }
 
 /// How a session was established.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     /// Email and password.
@@ -73,9 +207,13 @@ impl AuthMethod {
         }
     }
 
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    fn parse(s: &str) -> Self {
-        if s == "oidc" { Self::Oidc } else { Self::Password }
+    /// Parses `password` or `oidc`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "password" => Some(Self::Password),
+            "oidc" => Some(Self::Oidc),
+            _ => None,
+        }
     }
 }
 
@@ -83,7 +221,7 @@ impl AuthMethod {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// Stable id (UUID).
-    pub id: String,
+    pub id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -98,7 +236,7 @@ pub struct UserRecord {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Organization {
     /// Stable id (UUID).
-    pub id: String,
+    pub id: OrgId,
     /// Display name.
     pub name: String,
 }
@@ -107,7 +245,7 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Membership {
     /// Organization id.
-    pub id: String,
+    pub id: OrgId,
     /// Organization name.
     pub name: String,
     /// The user's role there.
@@ -118,7 +256,7 @@ pub struct Membership {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     /// Id to use (UUID).
-    pub id: String,
+    pub id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -131,9 +269,9 @@ pub struct NewUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// Session id (the token's `sid`).
-    pub id: String,
+    pub id: SessionId,
     /// Owner.
-    pub user_id: String,
+    pub user_id: UserId,
     /// How it was established.
     pub auth_method: AuthMethod,
     /// Unix seconds.
@@ -159,7 +297,7 @@ pub struct SessionView {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Member {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Lower-case email.
     pub email: String,
     /// Display name.
@@ -172,9 +310,9 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationRecord {
     /// Invitation id (UUID).
-    pub id: String,
+    pub id: InvitationId,
     /// Organization id.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Organization name.
     pub org_name: String,
     /// Lower-case email the invitation is bound to.
@@ -195,9 +333,9 @@ pub struct InvitationRecord {
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
     /// Invitation id (UUID).
-    pub id: String,
+    pub id: InvitationId,
     /// Organization id.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// Lower-case email.
     pub email: String,
     /// Role granted on acceptance.
@@ -205,7 +343,7 @@ pub struct NewInvitation {
     /// Hex SHA-256 of the token.
     pub token_hash: String,
     /// Inviting user id.
-    pub invited_by: String,
+    pub invited_by: UserId,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -216,7 +354,7 @@ pub enum Acceptor {
     /// A new account to create.
     New(NewUser),
     /// An existing user (signed in with the invited email).
-    Existing(String),
+    Existing(UserId),
 }
 
 /// What logout needs to know about a session established through OIDC.
@@ -238,7 +376,7 @@ pub struct OidcSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// Session id.
-    pub id: String,
+    pub id: SessionId,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds; the instance notes use when it re-validates (`revalidateAfter`).
@@ -276,7 +414,7 @@ pub struct NewEmailToken {
     /// What the link does.
     pub purpose: EmailTokenPurpose,
     /// Whose it is.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The address it was made for: the link does nothing once the user's email changed.
     pub email: String,
     /// Unix seconds.
@@ -297,44 +435,44 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a user up by lower-case email.
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     /// Looks a user up by id.
-    async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
     /// Renames a user.
-    async fn update_user_name(&self, id: &str, name: &str) -> StoreResult<()>;
+    async fn update_user_name(&self, id: &UserId, name: &str) -> StoreResult<()>;
     /// Replaces a user's password hash.
-    async fn set_password_hash(&self, id: &str, hash: &str) -> StoreResult<()>;
+    async fn set_password_hash(&self, id: &UserId, hash: &str) -> StoreResult<()>;
     /// The organizations a user belongs to.
-    async fn user_memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    async fn user_memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
     /// Records a new session.
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// Loads a session with its user and memberships.
-    async fn load_session(&self, id: &str) -> StoreResult<Option<SessionView>>;
+    async fn load_session(&self, id: &SessionId) -> StoreResult<Option<SessionView>>;
     /// Revokes one session.
-    async fn revoke_session(&self, id: &str) -> StoreResult<()>;
+    async fn revoke_session(&self, id: &SessionId) -> StoreResult<()>;
     /// Revokes every live session of a user except `keep`; returns the revoked ids.
-    async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> StoreResult<Vec<String>>;
+    async fn revoke_user_sessions(&self, user_id: &UserId, keep: Option<&SessionId>) -> StoreResult<Vec<SessionId>>;
     /// Ids of the live (not revoked, not expired) sessions of a user.
-    async fn live_session_ids(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    async fn live_session_ids(&self, user_id: &UserId) -> StoreResult<Vec<SessionId>>;
     /// The user's role in an organization, read fresh from the store.
-    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
+    async fn member_role(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<Option<Role>>;
     /// The organization's members.
-    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
+    async fn list_members(&self, org_id: &OrgId) -> StoreResult<Vec<Member>>;
     /// Changes a member's role; [`StoreError::Conflict`] when it would leave no admin,
     /// [`StoreError::NotFound`] when not a member.
-    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    async fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<()>;
     /// Removes a member; [`StoreError::Conflict`] for the last admin.
-    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    async fn remove_member(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<()>;
     /// Organizations by id or exact name (several may share a name); with `None`, the first
     /// organization ever created (the instance's own), if any.
     async fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>>;
     /// Makes a user a member with `role` unless they already are one (then nothing changes);
     /// `true` when the membership was created.
-    async fn add_member(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<bool>;
+    async fn add_member(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool>;
     /// Stores an invitation, revoking any pending one for the same organization and email.
     async fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
     /// Pending (not accepted, revoked or expired) invitations of an organization.
-    async fn pending_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    async fn pending_invitations(&self, org_id: &OrgId) -> StoreResult<Vec<InvitationRecord>>;
     /// Revokes a pending invitation; [`StoreError::NotFound`] if there is none.
-    async fn revoke_invitation(&self, org_id: &str, id: &str) -> StoreResult<()>;
+    async fn revoke_invitation(&self, org_id: &OrgId, id: &InvitationId) -> StoreResult<()>;
     /// Finds an invitation by token hash, whatever its state.
     async fn find_invitation(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
     /// Accepts a pending invitation exactly once (also under concurrency): creates the account
@@ -348,7 +486,7 @@ pub trait Store: Send + Sync + 'static {
     /// The user linked to an OIDC identity (issuer, subject).
     async fn find_user_by_identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<UserRecord>>;
     /// Links an OIDC identity to an existing user.
-    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str) -> StoreResult<()>;
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &UserId) -> StoreResult<()>;
     /// Creates a user (no password) linked to an OIDC identity. While setup is pending the user
     /// becomes the first admin of a new organization named `setup_org` (exactly once).
     async fn create_oidc_user(
@@ -359,18 +497,18 @@ pub trait Store: Send + Sync + 'static {
         setup_org: &str,
     ) -> StoreResult<(UserRecord, Option<Organization>)>;
     /// Accepts every pending invitation for `email` on behalf of `user_id`.
-    async fn accept_invitations_for(&self, email: &str, user_id: &str) -> StoreResult<Vec<InvitationRecord>>;
+    async fn accept_invitations_for(&self, email: &str, user_id: &UserId) -> StoreResult<Vec<InvitationRecord>>;
     /// Records the OIDC details of a session.
-    async fn set_oidc_session(&self, session_id: &str, oidc: &OidcSession) -> StoreResult<()>;
+    async fn set_oidc_session(&self, session_id: &SessionId, oidc: &OidcSession) -> StoreResult<()>;
     /// The OIDC details of a session, if it was established through OIDC.
-    async fn oidc_session(&self, session_id: &str) -> StoreResult<Option<OidcSession>>;
+    async fn oidc_session(&self, session_id: &SessionId) -> StoreResult<Option<OidcSession>>;
     /// Revokes the live sessions matching an IdP logout (by `sid`, else by subject).
     async fn revoke_idp_sessions(
         &self,
         issuer: &str,
         idp_sid: Option<&str>,
         subject: Option<&str>,
-    ) -> StoreResult<Vec<String>>;
+    ) -> StoreResult<Vec<SessionId>>;
     /// Marks a login state as used; `false` when it was used before (a replay).
     async fn consume_state(&self, state_hash: &str, expires_at: i64) -> StoreResult<bool>;
     /// Returns the persisted session secret, storing `candidate` first if there is none.
@@ -386,19 +524,95 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         purpose: EmailTokenPurpose,
         now: i64,
-    ) -> StoreResult<Option<String>>;
+    ) -> StoreResult<Option<UserId>>;
     /// Records the browser and address of a new session (its first use at `at`).
-    async fn describe_session(&self, id: &str, user_agent: Option<&str>, ip: Option<&str>, at: i64) -> StoreResult<()>;
+    async fn describe_session(
+        &self,
+        id: &SessionId,
+        user_agent: Option<&str>,
+        ip: Option<&str>,
+        at: i64,
+    ) -> StoreResult<()>;
     /// Notes that a session was used at `at` (called when the guard re-validates it).
-    async fn touch_session(&self, id: &str, at: i64) -> StoreResult<()>;
+    async fn touch_session(&self, id: &SessionId, at: i64) -> StoreResult<()>;
     /// The live sessions of a user (not revoked, not expired at `now`), most recent first.
-    async fn list_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    async fn list_sessions(&self, user_id: &UserId, now: i64) -> StoreResult<Vec<SessionInfo>>;
     /// Revokes one session of `user_id`; `false` when the user has no such live session.
-    async fn revoke_own_session(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    async fn revoke_own_session(&self, user_id: &UserId, id: &SessionId) -> StoreResult<bool>;
     /// Whether the user proved they own their current email address.
-    async fn email_verified(&self, user_id: &str) -> StoreResult<bool>;
+    async fn email_verified(&self, user_id: &UserId) -> StoreResult<bool>;
     /// Marks the user's email verified if it still is `email`; `false` otherwise.
-    async fn set_email_verified(&self, user_id: &str, email: &str) -> StoreResult<bool>;
+    async fn set_email_verified(&self, user_id: &UserId, email: &str) -> StoreResult<bool>;
+    /// Adds a failed sign-in to a shared throttle bucket and returns its failures; a bucket
+    /// whose last failure is older than `quiet_since` starts again from one.
+    async fn throttle_fail(&self, bucket: &str, now: i64, quiet_since: i64) -> StoreResult<u32>;
+    /// Locks a bucket until `until` (never shortens a longer lock).
+    async fn throttle_lock(&self, bucket: &str, until: i64) -> StoreResult<()>;
+    /// The latest lock in force at `now` on any of `buckets`.
+    async fn throttle_locked_until(&self, buckets: &[String], now: i64) -> StoreResult<Option<i64>>;
+    /// Forgets a bucket (a successful sign-in).
+    async fn throttle_clear(&self, bucket: &str) -> StoreResult<()>;
+    /// Tells the other instances on this store that a cached session changed. Stores that
+    /// cannot push (SQLite) do nothing: there, others see it within `revalidateAfter`.
+    async fn publish(&self, event: &CacheEvent) -> StoreResult<()>;
+    /// The other instances' [`CacheEvent`]s, for a store that can push them; called once.
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Pushed>>;
+}
+
+/// A change to a cached session that every instance must apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheEvent {
+    /// The session was revoked: refuse it from now on.
+    Revoked(SessionId),
+    /// What the session grants changed (roles, name): read it from the store again.
+    Changed(SessionId),
+}
+
+/// What a store pushes to an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// Another instance's event.
+    Event(CacheEvent),
+    /// The push channel (re)connected, and events may have been missed: forget every cached
+    /// session.
+    Resync,
+}
+
+/// The connection pool of a server database (`database.maxConnections`,
+/// `database.acquireTimeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Connections per instance, 2 to 1000 (one is the listener's). Defaults to 10.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it answers 503, 1 s to 60 s.
+    /// Defaults to 3 s.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// Opens the store `url` names: the one place that maps a URL to a backend.
+pub async fn open(url: &str, pool: &PoolConfig) -> StoreResult<Arc<dyn Store>> {
+    supported_url(url).map_err(StoreError::Unavailable)?;
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::connect(url).await?));
+    }
+    #[cfg(feature = "postgres")]
+    if is_postgres(url) {
+        return Ok(Arc::new(PgStore::connect(url, pool).await?));
+    }
+    let _ = pool;
+    Err(StoreError::Unavailable(format!("{url:?} has no backend in this build")))
+}
+
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Whether this build can open `url`: the one place that decides which database URLs are
@@ -408,14 +622,26 @@ pub(crate) fn supported_url(url: &str) -> Result<(), String> {
     if url.starts_with("sqlite:") {
         return Ok(());
     }
+    #[cfg(feature = "postgres")]
+    if is_postgres(url) {
+        return Ok(());
+    }
     let offered: &[&str] = &[
         #[cfg(feature = "sqlite")]
         "sqlite://path/to/file.db",
+        #[cfg(feature = "postgres")]
+        "postgres://user:password@host/database",
     ];
+    // Never echo the URL: it may hold a password.
+    let url = match url.split_once(':') {
+        Some((scheme, _)) if !scheme.is_empty() => format!("a {scheme:?} URL"),
+        _ => "this URL".to_string(),
+    };
     Err(match offered {
-        [] => {
-            format!("{url:?} is not supported by this build: it has no database backend (enable the `sqlite` feature)")
-        }
-        _ => format!("{url:?} is not supported by this build: use {}", offered.join(" or ")),
+        [] => format!(
+            "{url} is not supported by this build: it has no database backend \
+             (enable the `sqlite` or `postgres` feature)"
+        ),
+        _ => format!("{url} is not supported by this build: use {}", offered.join(" or ")),
     })
 }
