@@ -53,19 +53,20 @@ fn get<'a>(headers: &'a Headers) -> RequestView<'a> {
     RequestView { method: "GET", path: "/api/hello", query: None, headers, peer: None }
 }
 
-/// A fresh service on its own SQLite file, and the session token of its first admin.
+/// A fresh service on its own SQLite file (or on the empty database `BENCH_DATABASE_URL`
+/// names, e.g. a PostgreSQL one), and the session token of its first admin.
 fn setup(rt: &tokio::runtime::Runtime) -> (AuthService, String) {
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_nanos();
     let db = std::env::temp_dir().join(format!("auth-core-bench-guard-{}-{stamp}.db", std::process::id()));
+    let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}", db.display()));
     let yaml = format!(
         "publicUrl: http://127.0.0.1:3000\n\
-         database:\n  url: \"sqlite://{}\"\n\
-         basicAuth:\n  jwtSecret: \"{JWT_SECRET}\"\n",
-        db.display()
+         database:\n  url: \"{url}\"\n\
+         basicAuth:\n  jwtSecret: \"{JWT_SECRET}\"\n"
     );
     let config = AuthConfig::from_yaml(&yaml, |_| None).expect("bench config is valid");
     rt.block_on(async {
-        let service = AuthService::new(config).await.expect("service starts on a fresh SQLite file");
+        let service = AuthService::new(config).await.expect("service starts on a fresh database");
         let h = Headers(vec![("content-type", "application/json".into())]);
         let signup = RequestView { method: "POST", path: "/api/v1/auth/signup", query: None, headers: &h, peer: None };
         let resp = service.handle(&signup, br#"{"email":"a@example.com","password":"correct horse battery"}"#).await;
