@@ -543,7 +543,8 @@ pub(crate) async fn stylesheet(svc: &AuthService, req: &RequestView<'_>, _: &[&s
         (status = 201, description = "Signed in; the session cookie is set", body = SignedInBody,
             headers(("set-cookie" = String, description = "The session cookie"))),
         (status = 400, description = "`invalid_request`: a field is missing or refused (email, password policy)", body = ErrorBody),
-        (status = 403, description = "`signup_closed` or `email_domain_not_allowed`", body = ErrorBody),
+        (status = 403, description = "`signup_closed`, `email_domain_not_allowed` or `sso_required` (an \
+            enforced SSO domain)", body = ErrorBody),
         (status = 404, description = "`not_found`: password accounts are disabled", body = ErrorBody),
         (status = 409, description = "`conflict`: an account with this email exists", body = ErrorBody),
     ))]
@@ -564,6 +565,8 @@ pub(crate) async fn signup(svc: &AuthService, req: &RequestView<'_>, _: &[&str],
             headers(("set-cookie" = String, description = "The session cookie (and the device cookie)"))),
         (status = 400, description = "`invalid_request`: a field is missing", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`, the same for an unknown email and a wrong password", body = ErrorBody),
+        (status = 403, description = "`email_domain_not_allowed`, or `sso_required`: the email's domain belongs \
+            to a provider with `enforce: true`", body = ErrorBody),
         (status = 404, description = "`not_found`: password sign-in is disabled", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts", body = ErrorBody),
     ))]
@@ -930,8 +933,8 @@ pub(crate) async fn pending_invitation(svc: &AuthService, _: &RequestView<'_>, p
         (status = 201, description = "Joined and signed in", body = SignedInBody,
             headers(("set-cookie" = String, description = "The session cookie"))),
         (status = 400, description = "`invalid_request`: name or password missing or refused", body = ErrorBody),
-        (status = 403, description = "`forbidden` (signed in as someone else; an SSO invitee) or \
-            `email_domain_not_allowed`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (signed in as someone else; an SSO invitee), \
+            `email_domain_not_allowed` or `sso_required` (an enforced SSO domain)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such pending invitation", body = ErrorBody),
         (status = 409, description = "`conflict`: an account with this email exists: sign in first", body = ErrorBody),
     ))]

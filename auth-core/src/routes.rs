@@ -276,11 +276,16 @@ async fn openapi_json(svc: &AuthService, _: &RequestView<'_>, _: &[&str], _: &[u
         ("provider" = Option<String>, Query, description = "A provider id from `GET /config`; default the first"),
         ("return_to" = Option<String>, Query, description = "A same-origin path to land on afterwards (else `/`)"),
         ("invitation" = Option<String>, Query, description = "An invitation token to accept on the way"),
+        ("login_hint" = Option<String>, Query, description = "An email address: passed to the IdP, and without \
+            `provider` its domain picks the provider (`oidc.providers[].domains`)"),
     ),
     responses(
         (status = 302, description = "To the IdP's authorization endpoint",
             headers(("location" = String, description = "The IdP's authorization URL"),
                 ("set-cookie" = String, description = "The flow cookie"))),
+        (status = 400, description = "`invalid_request`: `login_hint` is not an email address, or no provider \
+            serves its domain", content(
+            (crate::error::ErrorBody = "application/json"), (String = "text/html"))),
         (status = 404, description = "`not_found`: no (such) OpenID Connect provider", content(
             (crate::error::ErrorBody = "application/json"), (String = "text/html"))),
         (status = 503, description = "`idp_unavailable`: the IdP cannot be reached", content(
