@@ -442,12 +442,15 @@ async fn logout_tokens_by_the_spec(adapter: Adapter) {
     let (status, body) = post_logout(&s, &long).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("already used"), "{body}");
-    let pool = sqlx::SqlitePool::connect(&s.db_url).await.expect("the app's store");
-    let remembered: Vec<i64> = sqlx::query_scalar("SELECT expires_at FROM oidc_used_states WHERE expires_at > ?")
-        .bind(now() + 86_400 + 3600)
-        .fetch_all(&pool)
-        .await
-        .expect("query");
+    let sql = "SELECT expires_at FROM oidc_used_states WHERE expires_at > $1";
+    let after = now() + 86_400 + 3600;
+    let remembered: Vec<i64> = if s.db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&s.db_url).await.expect("the app's store");
+        sqlx::query_scalar(sql).bind(after).fetch_all(&pool).await.expect("query")
+    } else {
+        let pool = sqlx::SqlitePool::connect(&s.db_url).await.expect("the app's store");
+        sqlx::query_scalar(sql).bind(after).fetch_all(&pool).await.expect("query")
+    };
     assert_eq!(remembered.len(), 1, "the jti is remembered beyond a day");
     assert!(remembered[0] > exp, "the jti is remembered until the token expires: {} <= {exp}", remembered[0]);
 
