@@ -47,6 +47,7 @@ where
     email_tokens_are_single_use(make().await).await;
     signing_secret_is_stable(make().await).await;
     throttle_buckets_add_up(make().await).await;
+    organizations_by_id_or_name(make().await).await;
 }
 
 fn user(email: &str) -> NewUser {
@@ -416,4 +417,29 @@ pub async fn throttle_buckets_add_up(store: Arc<dyn Store>) {
     assert_eq!(store.throttle_fail("a:1", t + 2000, t + 1000).await.unwrap(), 1);
     store.throttle_clear("a:1").await.unwrap();
     assert_eq!(store.throttle_fail("a:1", t, t - 900).await.unwrap(), 1);
+}
+
+pub async fn organizations_by_id_or_name(store: Arc<dyn Store>) {
+    assert!(store.find_organizations(None).await.unwrap().is_empty(), "no organization yet");
+    let (a, first) = store.create_first_admin(&user("a@example.com"), "First").await.unwrap();
+    let (_, second) = store.create_user_with_org(&user("b@example.com"), "Twin").await.unwrap();
+    let (_, third) = store.create_user_with_org(&user("c@example.com"), "Twin").await.unwrap();
+    assert_eq!(store.find_organizations(None).await.unwrap(), [first.clone()], "the instance's own: the first");
+    assert_eq!(store.find_organizations(Some(&second.id)).await.unwrap(), [second.clone()], "by id");
+    let mut twins = store.find_organizations(Some("Twin")).await.unwrap();
+    twins.sort_by(|x, y| x.id.cmp(&y.id));
+    let mut want = vec![second.clone(), third];
+    want.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(twins, want, "a shared name finds them all");
+    assert!(store.find_organizations(Some("nothing")).await.unwrap().is_empty());
+
+    let added = race(|_| {
+        let (store, org, id) = (Arc::clone(&store), second.id.clone(), a.id.clone());
+        async move { store.add_member(&org, &id, Role::Member).await.unwrap() }
+    })
+    .await;
+    assert_eq!(added.iter().filter(|x| **x).count(), 1, "added once: {added:?}");
+    assert!(!store.add_member(&second.id, &a.id, Role::Admin).await.unwrap(), "an existing membership is kept");
+    assert_eq!(store.member_role(&second.id, &a.id).await.unwrap(), Some(Role::Member));
+    assert!(matches!(store.add_member(&OrgId::new("missing"), &a.id, Role::Member).await, Err(StoreError::NotFound)));
 }

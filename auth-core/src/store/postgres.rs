@@ -49,6 +49,8 @@ impl PgStore {
     /// Serializes the "keep an admin" checks and invitation replacement of one organization
     /// across instances (PostgreSQL's default isolation would let two of them interleave).
     const LOCK_ORG: Option<&'static str> = Some("SELECT id FROM organizations WHERE id = $1 FOR UPDATE");
+    /// The identity column of `organizations`.
+    const CREATION_ORDER: &'static str = "seq";
 
     /// Connects to `url` (`postgres://user:pass@host:port/db?sslmode=...`) with a pool of
     /// `pool.max_connections` and migrates the schema.

@@ -189,7 +189,8 @@ pub(super) struct OidcSessionRow {
 
 /// Implements [`Store`](super::Store) for a backend type `$store` with a `pool: sqlx::Pool<$db>`
 /// field, an `async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, $db>>` and a
-/// `const LOCK_ORG: Option<&'static str>` statement taking the organization id as `$1`.
+/// `const LOCK_ORG: Option<&'static str>` statement taking the organization id as `$1`, and a
+/// `const CREATION_ORDER: &'static str` column that orders organizations by creation.
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -504,13 +505,17 @@ macro_rules! sql_store {
 
             async fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>> {
                 let rows: Vec<OrganizationRow> = match id_or_name {
-                    None => sqlx::query_as("SELECT id, name FROM organizations ORDER BY created_at, id LIMIT 1")
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(db_error)?,
-                    Some(key) => sqlx::query_as(
-                        "SELECT id, name FROM organizations WHERE id = $1 OR name = $1 ORDER BY created_at, id LIMIT 16",
-                    )
+                    None => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT id, name FROM organizations ORDER BY {} LIMIT 1",
+                        Self::CREATION_ORDER
+                    )))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?,
+                    Some(key) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT id, name FROM organizations WHERE id = $1 OR name = $1 ORDER BY {} LIMIT 16",
+                        Self::CREATION_ORDER
+                    )))
                     .bind(key)
                     .fetch_all(&self.pool)
                     .await

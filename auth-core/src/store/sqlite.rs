@@ -44,6 +44,8 @@ fn migrator() -> Migrator {
 impl SqliteStore {
     /// No row lock needed: `BEGIN IMMEDIATE` already makes writers take turns.
     const LOCK_ORG: Option<&'static str> = None;
+    /// Insertion order.
+    const CREATION_ORDER: &'static str = "rowid";
 
     /// Opens (creating the file and its folder if missing) and migrates the database at `url`
     /// (`sqlite://path/to/file.db`, `sqlite::memory:` for tests).

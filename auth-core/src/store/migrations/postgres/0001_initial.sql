@@ -17,10 +17,12 @@ CREATE TABLE oidc_identities (
 );
 CREATE INDEX oidc_identities_user ON oidc_identities(user_id);
 
+-- `seq` orders organizations by creation (SQLite's rowid): "the instance's first organization".
 CREATE TABLE organizations (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY
 );
 
 CREATE TABLE memberships (
