@@ -332,7 +332,7 @@ impl Attempt<'_> {
     }
 
     /// The password was wrong: counts a failure in each local bucket (see
-    /// [`Throttle::shared_fail`] for the store's); returns the lock now in force.
+    /// `Throttle::shared_fail` for the store's); returns the lock now in force.
     pub fn fail(mut self) -> Option<Duration> {
         let now = Instant::now();
         let t = self.throttle;
