@@ -42,3 +42,25 @@ async fn a_bad_postgres_url_keeps_its_password() {
         .expect("refused");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+/// An unreachable server is named with its cause (here: nothing listens), never with the
+/// password of its URL.
+#[tokio::test]
+async fn an_unreachable_postgres_says_where_and_why() {
+    let port = auth_tests::free_port();
+    let pool = PoolConfig { acquire_timeout: std::time::Duration::from_secs(1), ..PoolConfig::default() };
+    let err = open(&format!("postgres://user:hunter2@127.0.0.1:{port}/app"), &pool).await.err().expect("refused");
+    let text = err.to_string();
+    assert!(text.contains(&format!("cannot reach PostgreSQL at 127.0.0.1:{port} (database app)")), "{text}");
+    assert!(text.to_lowercase().contains("refused"), "the cause is named: {text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+/// A database that does not exist on a running server: the server's own words.
+#[tokio::test]
+async fn a_missing_database_is_named() {
+    let url = pg::fresh_db();
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    let err = open(&format!("{base}/no_such_db"), &PoolConfig::default()).await.err().expect("refused");
+    assert!(err.to_string().contains("no_such_db"), "{err}");
+}

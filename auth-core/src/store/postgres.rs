@@ -58,12 +58,29 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid postgres URL: {}", redact(&e.to_string()))))?
             .application_name("auth-core");
-        let pool = PgPoolOptions::new()
+        let pool = match PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(db_error)?;
+        {
+            Ok(pool) => pool,
+            Err(e) => {
+                // The pool only says it timed out; one direct attempt says why (refused, DNS,
+                // TLS, authentication), without the URL or its password.
+                use sqlx::ConnectOptions as _;
+                let why = match options.connect().await {
+                    Err(direct) => direct.to_string(),
+                    Ok(_) => e.to_string(),
+                };
+                let db = options.get_database().unwrap_or("(default)");
+                return Err(StoreError::Unavailable(format!(
+                    "cannot reach PostgreSQL at {}:{} (database {db}): {why}",
+                    options.get_host(),
+                    options.get_port()
+                )));
+            }
+        };
         migrator().run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool, instance: uuid::Uuid::new_v4().simple().to_string() })
     }
