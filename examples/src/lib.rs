@@ -99,7 +99,8 @@ pub async fn service_from(args: &Args) -> AuthService {
 /// Installs a `tracing` subscriber on stderr (`RUST_LOG`, default `info`, with PostgreSQL's
 /// routine notices such as "relation already exists, skipping" at `warn`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
