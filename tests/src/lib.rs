@@ -55,6 +55,24 @@ impl Drop for TestServer {
     }
 }
 
+/// A child process stopped (by its own pid) when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A new, empty folder `auth-{kind}-{name}-PID-NANOS` in the temp folder.
+pub fn temp_dir(kind: &str, name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("auth-{kind}-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 /// A fresh store: a new database on the shared PostgreSQL cluster when the run selects it
 /// (`AUTH_TEST_STORE=postgres`), else a new SQLite file.
 pub fn fresh_db() -> String {

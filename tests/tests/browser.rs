@@ -5,11 +5,11 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use auth_tests::{Adapter, IDP_CLIENT_ID, IDP_CLIENT_SECRET, Idp, free_port};
+use auth_tests::{Adapter, IDP_CLIENT_ID, IDP_CLIENT_SECRET, Idp, Proc, free_port, temp_dir};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const BROWSER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
@@ -20,23 +20,6 @@ const WORKFLOW: Duration = Duration::from_secs(240);
 
 /// One browser run at a time: the machine has two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// A child process stopped (by its own pid) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("auth-browser-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 fn require_tools() {
     let hint = "run ./scripts/test.sh once: it installs Debian's chromium and the npm packages of tests/browser";
@@ -92,7 +75,7 @@ fn workflow(adapter: Adapter) {
     let idp_port = free_port();
     let idp = Idp::start(idp_port, &app_base, "RS256");
 
-    let dir = temp_dir(name);
+    let dir = temp_dir("browser", name);
     let config = dir.join("config.yaml");
     std::fs::write(
         &config,

@@ -19,10 +19,10 @@
 //! a breached or guessable password, an unknown invitation), with a documented 400.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use auth_tests::{Adapter, COOKIE, IDP_CLIENT_ID, IDP_CLIENT_SECRET, Idp, PASSWORD, free_port, json};
+use auth_tests::{Adapter, COOKIE, IDP_CLIENT_ID, IDP_CLIENT_SECRET, Idp, PASSWORD, Proc, free_port, json, temp_dir};
 use serde_json::Value;
 
 const VENV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/support/.venv");
@@ -40,23 +40,6 @@ const SESSION_ENDING: [(&str, &str); 4] = [
     ("change_password", "POST /me/password"),
     ("end_session", "DELETE /me/sessions/{id}"),
 ];
-
-/// A child process stopped (by its own pid) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("auth-schemathesis-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 fn schemathesis_bin() -> PathBuf {
     let bin = Path::new(VENV).join("bin/schemathesis");
@@ -160,7 +143,7 @@ async fn fuzz(adapter: Adapter) -> (Vec<Run>, Vec<u8>) {
         Adapter::Axum => "axum",
         Adapter::Actix => "actix",
     };
-    let dir = temp_dir(name);
+    let dir = temp_dir("schemathesis", name);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let idp_port = free_port();
