@@ -48,7 +48,8 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-cargo test --workspace "$@"
+# A backstop under CI's own limit: each scenario also has its own watchdog (tests/src/lib.rs).
+timeout --kill-after=30s 50m cargo test --workspace "$@"
 
 # The second pass: the same binaries (no rebuild), each scenario on a fresh PostgreSQL database.
 # (store.rs and instances.rs run on PostgreSQL in the first pass; browser.rs and cli.rs drive the
@@ -58,4 +59,4 @@ for f in tests/tests/*.rs; do
   name=$(basename "$f" .rs)
   case "$name" in store|instances|browser|cli|schemathesis|openapi) ;; *) pg_suites+=(--test "$name") ;; esac
 done
-AUTH_TEST_STORE=postgres cargo test -p auth-tests "${pg_suites[@]}" "$@"
+AUTH_TEST_STORE=postgres timeout --kill-after=30s 30m cargo test -p auth-tests "${pg_suites[@]}" "$@"

@@ -253,7 +253,8 @@ pub async fn json(r: Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
-/// Runs each named scenario (`async fn name(adapter: Adapter)`) against both adapters.
+/// Runs each named scenario (`async fn name(adapter: Adapter)`) against both adapters, each
+/// under a [`Watchdog`].
 #[macro_export]
 macro_rules! both {
     ($($name:ident),+ $(,)?) => {
@@ -261,15 +262,46 @@ macro_rules! both {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn axum() {
+                    let _watchdog = $crate::Watchdog::arm(concat!(module_path!(), "::axum"));
                     super::$name($crate::Adapter::Axum).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn actix() {
+                    let _watchdog = $crate::Watchdog::arm(concat!(module_path!(), "::actix"));
                     super::$name($crate::Adapter::Actix).await
                 }
             }
         )+
     };
+}
+
+/// Ends the whole test process when one scenario runs longer than its limit (300 s, or
+/// `AUTH_TEST_TIMEOUT` seconds): a hung peer or a deadlock fails the run at once, naming the
+/// scenario, instead of stalling CI. Disarmed when dropped (also while a panic unwinds). The
+/// peers the process started end with it: the IdP on its closed stdin, PostgreSQL by its
+/// watchdog.
+pub struct Watchdog {
+    _disarm: std::sync::mpsc::Sender<()>,
+}
+
+impl Watchdog {
+    /// Arms the limit for the scenario `name`.
+    pub fn arm(name: &'static str) -> Self {
+        let secs = std::env::var("AUTH_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+        Self::arm_for(name, std::time::Duration::from_secs(secs))
+    }
+
+    /// Arms an explicit limit.
+    pub fn arm_for(name: &'static str, limit: std::time::Duration) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                eprintln!("\n{name} ran longer than {limit:?}: ending the test process (a hung peer or a deadlock)");
+                std::process::exit(101);
+            }
+        });
+        Self { _disarm: tx }
+    }
 }
 
 /// The real OpenID provider (panva/oidc-provider under Node) on a loopback port, stopped by its
@@ -294,6 +326,7 @@ pub fn free_port() -> u16 {
 
 impl Idp {
     /// Starts the IdP on `port` for an app whose `publicUrl` is `app_base`; `alg` signs ID tokens.
+    /// Panics with what the IdP printed to stderr when it is not listening within 30 s.
     pub fn start(port: u16, app_base: &str, alg: &str) -> Self {
         use std::io::BufRead;
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/idp");
@@ -301,6 +334,8 @@ impl Idp {
             std::path::Path::new(dir).join("node_modules/oidc-provider").exists(),
             "the test IdP is not installed: run `npm ci --no-audit --no-fund` in tests/idp"
         );
+        let log = temp_dir("idp", &port.to_string()).join("stderr.log");
+        let stderr = std::fs::File::create(&log).expect("idp log");
         let mut child = std::process::Command::new("node")
             .current_dir(dir)
             .args(["idp.mjs", "--port", &port.to_string(), "--alg", alg])
@@ -309,15 +344,27 @@ impl Idp {
             .args(["--backchannel-uri", &format!("{app_base}/api/v1/auth/backchannel-logout")])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("node");
         let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        out.read_line(&mut line).expect("idp output");
-        assert_eq!(line.trim(), "ready", "the test IdP did not start");
-        // Keep reading: the IdP logs to stdout and would die of EPIPE otherwise.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = out.read_line(&mut line).map(|_| line);
+            let _ = tx.send(read);
+            // Keep reading: the IdP logs to stdout and would die of EPIPE otherwise.
+            let _ = std::io::copy(&mut out, &mut std::io::sink());
+        });
+        let first = rx.recv_timeout(std::time::Duration::from_secs(30));
+        if !matches!(&first, Ok(Ok(line)) if line.trim() == "ready") {
+            let _ = child.kill();
+            let _ = child.wait();
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: String =
+                said.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            panic!("the test IdP on port {port} did not start within 30 s (stdout: {first:?}); its stderr:\n{tail}");
+        }
         Self { child, issuer: format!("http://127.0.0.1:{port}"), port }
     }
 
