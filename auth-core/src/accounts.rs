@@ -73,7 +73,7 @@ impl AuthService {
             StoreError::Conflict(_) => AuthError::Conflict("an account with this email already exists".into()),
             other => other.into(),
         })?;
-        tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, org_id = %org.id, first_admin = setup);
+        self.audit("signup").user(&user.id).org(&org.id).field("first_admin", setup).record().await;
         if self.can_mail() {
             let service = self.clone();
             let (id, email) = (user.id.clone(), user.email.clone());
@@ -112,7 +112,7 @@ impl AuthService {
             let local = attempt.fail();
             let everywhere = self.inner.throttle.shared_fail(&*self.inner.store, &shared).await?;
             if let Some(lock) = local.max(everywhere) {
-                tracing::warn!(target: "auth::audit", event = "login_locked", lock_secs = lock.as_secs());
+                self.audit("login_locked").warning().field("lock_secs", lock.as_secs()).record().await;
             }
             return Err(AuthError::InvalidCredentials);
         };
@@ -128,8 +128,8 @@ impl AuthService {
                 Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
             }
         }
-        tracing::info!(target: "auth::audit", event = "login", user_id = %user.id, method = "password");
         let mut session = self.start_session(req, &user, AuthMethod::Password).await?;
+        self.audit("login").user(&user.id).field("method", "password").record().await;
         let device = match via {
             Via::Device(id) => Some(id),
             Via::Untrusted(_) => None,
@@ -162,6 +162,15 @@ impl AuthService {
         user: &UserRecord,
         method: AuthMethod,
     ) -> Result<IssuedSession, AuthError> {
+        if user.disabled {
+            self.audit("login_refused_disabled")
+                .warning()
+                .user(&user.id)
+                .field("method", method.as_str())
+                .record()
+                .await;
+            return Err(AuthError::Forbidden("this account is disabled: ask an administrator to enable it".into()));
+        }
         let cfg = &self.inner.config.session;
         let now = now();
         let absolute = i64::try_from(cfg.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
@@ -180,13 +189,12 @@ impl AuthService {
         self.inner.store.describe_session(&record.id, agent.as_deref(), ip.as_deref(), now).await?;
         let memberships = self.inner.store.user_memberships(&user.id).await?;
         let exp = now.saturating_add(idle).min(record.expires_at);
-        let token = self.inner.tokens.issue(&user.id, &record.id, now, exp);
+        let codec = self.codec();
+        let token = codec.issue(&user.id, &record.id, now, exp);
         let view = crate::store::SessionView { session: record, user: user.clone(), memberships };
         let current = CurrentUser::from_view(&view);
-        let entry = self
-            .inner
-            .cache
-            .insert_token(&token, &self.inner.tokens.verify(&token, now).map_err(|_| AuthError::Unavailable)?);
+        let entry =
+            self.inner.cache.insert_token(&token, &codec.verify(&token, now).map_err(|_| AuthError::Unavailable)?);
         self.inner.cache.set_session(
             Arc::clone(&entry.sid),
             SessionState::Active {
@@ -203,7 +211,7 @@ impl AuthService {
     pub(crate) async fn logout(&self, user: &CurrentUser) -> Result<(), AuthError> {
         self.inner.store.revoke_session(&user.session_id).await?;
         self.revoke_cached([&*user.session_id]).await;
-        tracing::info!(target: "auth::audit", event = "logout", user_id = %user.id);
+        self.audit("logout").user(&user.id).record().await;
         Ok(())
     }
 
@@ -211,7 +219,7 @@ impl AuthService {
     pub(crate) async fn rename(&self, user: &CurrentUser, name: &str) -> Result<CurrentUser, AuthError> {
         let name = clean_name("name", name)?;
         self.inner.store.update_user_name(&user.id, &name).await?;
-        tracing::info!(target: "auth::audit", event = "rename", user_id = %user.id);
+        self.audit("rename").user(&user.id).record().await;
         self.reload(user).await
     }
 
@@ -251,7 +259,7 @@ impl AuthService {
         // Every session ends, the caller's included; the caller gets a fresh one.
         let revoked = self.inner.store.revoke_user_sessions(&record.id, None).await?;
         self.revoke_cached(&revoked).await;
-        tracing::info!(target: "auth::audit", event = "password_change", user_id = %record.id, sessions_ended = revoked.len());
+        self.audit("password_change").user(&record.id).field("sessions_ended", revoked.len()).record().await;
         self.start_session(req, &record, user.auth_method).await
     }
 
@@ -341,7 +349,7 @@ impl AuthService {
             return Err(AuthError::NotFound("no such session".into()));
         }
         self.revoke_cached([id]).await;
-        tracing::info!(target: "auth::audit", event = "session_revoked", user_id = %user.id);
+        self.audit("session_revoked").user(&user.id).record().await;
         Ok(())
     }
 
@@ -349,7 +357,7 @@ impl AuthService {
     pub(crate) async fn end_other_sessions(&self, user: &CurrentUser) -> Result<usize, AuthError> {
         let ended = self.inner.store.revoke_user_sessions(&user.id, Some(&user.session_id)).await?;
         self.revoke_cached(&ended).await;
-        tracing::info!(target: "auth::audit", event = "sessions_revoked", user_id = %user.id, sessions_ended = ended.len());
+        self.audit("sessions_revoked").user(&user.id).field("sessions_ended", ended.len()).record().await;
         Ok(ended.len())
     }
 }

@@ -17,8 +17,10 @@
 
 mod accounts;
 pub mod adapter;
+pub mod admin;
 mod api;
 mod assets;
+mod audit;
 pub mod authz;
 pub mod config;
 pub mod email;

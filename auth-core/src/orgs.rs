@@ -14,16 +14,19 @@ use crate::store::{
 use crate::time::{now, rfc3339};
 
 /// A freshly created invitation and the one copy of its token.
-pub(crate) struct CreatedInvitation {
-    pub(crate) record: InvitationRecord,
-    pub(crate) accept_url: String,
-    pub(crate) delivery: Delivery,
+pub struct CreatedInvitation {
+    /// The invitation as stored.
+    pub record: InvitationRecord,
+    /// The link to send (the one copy of the token).
+    pub accept_url: String,
+    /// Whether it was mailed.
+    pub delivery: Delivery,
 }
 
 /// Whether an invitation was mailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Delivery {
+pub enum Delivery {
     /// The mail server accepted the mail.
     Sent,
     /// Sending failed (logged); the invitation stays valid, the admin sends `accept_url`.
@@ -96,7 +99,13 @@ impl AuthService {
             other => other.into(),
         })?;
         self.invalidate_user(user_id).await?;
-        tracing::info!(target: "auth::audit", event = "role_change", %org_id, %user_id, role = role.as_str(), by = %admin.id);
+        self.audit("role_change")
+            .org(&org_id)
+            .user(&user_id)
+            .field("role", role.as_str())
+            .actor(&admin.id)
+            .record()
+            .await;
         let members = self.inner.store.list_members(org_id).await?;
         members.into_iter().find(|m| m.user_id == *user_id).ok_or_else(|| AuthError::NotFound("no such member".into()))
     }
@@ -114,7 +123,7 @@ impl AuthService {
             other => other.into(),
         })?;
         self.invalidate_user(user_id).await?;
-        tracing::info!(target: "auth::audit", event = "member_removed", %org_id, %user_id, by = %admin.id);
+        self.audit("member_removed").org(&org_id).user(&user_id).actor(&admin.id).record().await;
         Ok(())
     }
 
@@ -126,6 +135,17 @@ impl AuthService {
         role: Role,
     ) -> Result<CreatedInvitation, AuthError> {
         self.require_role(admin, org_id, Role::Admin).await?;
+        self.invite_by(Some(&admin.id), org_id, email, role).await
+    }
+
+    /// An invitation made by `by` (an operator when `None`), who may invite to `org_id`.
+    pub(crate) async fn invite_by(
+        &self,
+        by: Option<&UserId>,
+        org_id: &OrgId,
+        email: &str,
+        role: Role,
+    ) -> Result<CreatedInvitation, AuthError> {
         let email = Email::parse(email).map_err(|e| AuthError::invalid("email", e.to_string()))?;
         self.check_domain(&email)?;
         if let Some(existing) = self.inner.store.find_user_by_email(email.as_str()).await?
@@ -135,10 +155,10 @@ impl AuthService {
         }
         // Counted once the request is valid: a per-organization cap on invitations (and so on
         // invitation mail) per hour.
-        self.inner.invitations_limit.hit(org_id).map_err(|retry_after| {
-            tracing::warn!(target: "auth::audit", event = "invite_rate_limited", org_id = %org_id);
-            AuthError::RateLimited { retry_after }
-        })?;
+        if let Err(retry_after) = self.inner.invitations_limit.hit(org_id) {
+            self.audit("invite_rate_limited").warning().org(org_id).record().await;
+            return Err(AuthError::RateLimited { retry_after });
+        }
         let token = random_id(TOKEN_BYTES);
         let ttl = i64::try_from(self.config().invitation_ttl.as_secs()).unwrap_or(i64::MAX);
         let new = NewInvitation {
@@ -147,11 +167,16 @@ impl AuthService {
             email: email.as_str().to_string(),
             role,
             token_hash: token_hash(&token).ok_or(AuthError::Unavailable)?,
-            invited_by: admin.id.clone(),
+            invited_by: by.cloned(),
             expires_at: now().saturating_add(ttl),
         };
         let record = self.inner.store.create_invitation(&new).await?;
-        tracing::info!(target: "auth::audit", event = "invite", %org_id, invitation_id = %record.id, role = role.as_str(), by = %admin.id);
+        let mut audit =
+            self.audit("invite").org(org_id).field("invitation_id", record.id.to_string()).field("role", role.as_str());
+        if let Some(by) = by {
+            audit = audit.actor(by);
+        }
+        audit.record().await;
         let accept_url = self.config().public_url_for(&format!("/invitations/{token}"));
         let delivery = match &self.inner.mailer {
             None => Delivery::NotConfigured,
@@ -191,7 +216,12 @@ impl AuthService {
             StoreError::NotFound => AuthError::NotFound("no pending invitation with this id".into()),
             other => other.into(),
         })?;
-        tracing::info!(target: "auth::audit", event = "invitation_revoked", %org_id, invitation_id = %id, by = %admin.id);
+        self.audit("invitation_revoked")
+            .org(&org_id)
+            .field("invitation_id", id.to_string())
+            .actor(&admin.id)
+            .record()
+            .await;
         Ok(())
     }
 
@@ -250,7 +280,12 @@ impl AuthService {
             other => other.into(),
         })?;
         self.invalidate_user(&user.id).await?;
-        tracing::info!(target: "auth::audit", event = "invitation_accepted", org_id = %inv.org_id, invitation_id = %inv.id, user_id = %user.id);
+        self.audit("invitation_accepted")
+            .org(&inv.org_id)
+            .field("invitation_id", inv.id.to_string())
+            .user(&user.id)
+            .record()
+            .await;
         self.start_session(req, &user, method).await
     }
 }

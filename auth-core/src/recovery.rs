@@ -25,7 +25,7 @@ fn link_gone() -> AuthError {
 
 impl AuthService {
     /// Makes a one-time link for `user`; returns its URL.
-    async fn email_link(
+    pub(crate) async fn email_link(
         &self,
         user: &UserRecord,
         purpose: EmailTokenPurpose,
@@ -96,7 +96,7 @@ impl AuthService {
             )
             .await
             .map_err(|e| AuthError::IdpBadResponse(format!("mail: {e}")))?;
-        tracing::info!(target: "auth::audit", event = "password_reset_requested", user_id = %user.id);
+        self.audit("password_reset_requested").user(&user.id).record().await;
         Ok(())
     }
 
@@ -118,7 +118,7 @@ impl AuthService {
             return Err(AuthError::Conflict("this member signs in through SSO and has no password".into()));
         }
         let url = self.email_link(&user, EmailTokenPurpose::Reset, self.config().basic_auth.password_reset_ttl).await?;
-        tracing::info!(target: "auth::audit", event = "password_reset_link", user_id = %user.id, admin_id = %admin.id, org_id = %org_id);
+        self.audit("password_reset_link").user(&user.id).actor(&admin.id).org(&org_id).record().await;
         Ok(url)
     }
 
@@ -135,7 +135,7 @@ impl AuthService {
         self.inner.store.set_password_hash(&user_id, &password_hash).await?;
         let ended = self.inner.store.revoke_user_sessions(&user_id, None).await?;
         self.revoke_cached(&ended).await;
-        tracing::info!(target: "auth::audit", event = "password_reset", user_id = %user_id, sessions_ended = ended.len());
+        self.audit("password_reset").user(&user_id).field("sessions_ended", ended.len()).record().await;
         Ok(())
     }
 
@@ -185,7 +185,7 @@ impl AuthService {
                 tracing::warn!(error = %e, "verification mail not sent");
                 AuthError::Unavailable
             })?;
-        tracing::info!(target: "auth::audit", event = "verification_sent", user_id = %record.id);
+        self.audit("verification_sent").user(&record.id).record().await;
         Ok(())
     }
 
@@ -198,7 +198,7 @@ impl AuthService {
         if !self.inner.store.set_email_verified(&user.id, &user.email).await? {
             return Err(link_gone());
         }
-        tracing::info!(target: "auth::audit", event = "email_verified", user_id = %user.id);
+        self.audit("email_verified").user(&user.id).record().await;
         Ok(())
     }
 

@@ -74,7 +74,10 @@ pub(crate) struct Inner {
     pub(crate) config: AuthConfig,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) passwords: PasswordHasher,
-    pub(crate) tokens: TokenCodec,
+    /// The session key ring; replaced when the stored keys rotate.
+    pub(crate) tokens: std::sync::RwLock<Arc<TokenCodec>>,
+    /// When the key ring was last read from the store.
+    pub(crate) keys_read_at: tokio::sync::Mutex<Instant>,
     pub(crate) cache: SessionCache,
     pub(crate) throttle: Throttle,
     pub(crate) devices: DeviceCookies,
@@ -83,6 +86,8 @@ pub(crate) struct Inner {
     pub(crate) mailer: Option<crate::mail::Mailer>,
     pub(crate) oidc: Option<crate::oidc::Oidc>,
     pub(crate) assets: crate::assets::Assets,
+    /// What audit events from this service name as their source.
+    pub(crate) audit_source: crate::store::AuditSource,
     /// Password-reset and verification requests per client address and hour.
     pub(crate) recovery_per_client: crate::rate::WindowLimiter,
     /// ... and per email address and hour.
@@ -136,22 +141,13 @@ impl AuthService {
 
     /// Builds the service on an existing store.
     pub async fn with_store(config: AuthConfig, store: Arc<dyn Store>) -> Result<Self, StartupError> {
-        let secret = match &config.jwt_secret {
-            JwtSecretSource::Configured(s) => s.clone(),
-            JwtSecretSource::Generate => {
-                let mut candidate = vec![0u8; 32];
-                rand::fill(&mut candidate[..]);
-                let stored = store.signing_secret(&candidate).await?;
-                tracing::warn!(
-                    "no jwtSecret configured: using a random secret persisted in the store; \
-                     configure basicAuth.jwtSecret (or existingSecretName) to share it with other services"
-                );
-                Secret::new(stored)
-            }
-        };
-        let issuer = config.public_url.as_str().trim_end_matches('/').to_string();
-        let tokens = TokenCodec::new(&issuer, &secret, &config.previous_jwt_secrets)
-            .ok_or_else(|| StartupError::Config("the session secret is empty".into()))?;
+        let (tokens, secret) = key_ring(&config, &*store).await?;
+        if matches!(config.jwt_secret, JwtSecretSource::Generate) {
+            tracing::warn!(
+                "no jwtSecret configured: using a random secret persisted in the store; \
+                 configure basicAuth.jwtSecret (or existingSecretName) to share it with other services"
+            );
+        }
         let b = &config.basic_auth;
         let passwords = tokio::task::spawn_blocking({
             let (params, max, min) = (b.argon2, b.max_concurrent_hashes, b.min_password_length);
@@ -187,6 +183,7 @@ impl AuthService {
             cookie: CookieSpec::new(&config),
             public_origin: config.public_origin(),
             assets: crate::assets::Assets::new(&config.ui, &config.oidc),
+            audit_source: crate::store::AuditSource::Http,
             openapi: std::sync::OnceLock::new(),
             peer_warned: std::sync::atomic::AtomicBool::new(false),
             forwarded_warned: std::sync::atomic::AtomicBool::new(false),
@@ -199,14 +196,77 @@ impl AuthService {
             ),
             store,
             passwords,
-            tokens,
+            tokens: std::sync::RwLock::new(Arc::new(tokens)),
+            keys_read_at: tokio::sync::Mutex::new(Instant::now()),
             config,
         };
         let inner = Arc::new(inner);
         if let Some(events) = inner.store.subscribe() {
             tokio::spawn(apply_pushed(Arc::downgrade(&inner), events));
         }
+        if matches!(inner.config.jwt_secret, JwtSecretSource::Generate) {
+            tokio::spawn(reread_keys(Arc::downgrade(&inner)));
+        }
+        tokio::spawn(prune_audit(Arc::downgrade(&inner)));
         Ok(Self { inner })
+    }
+
+    /// The service for the operator's command line (`auth-admin`): audit events name the
+    /// source `cli`, and nothing runs in the background (no IdP discovery, no listener).
+    pub async fn for_operator(mut config: AuthConfig) -> Result<Self, StartupError> {
+        let store = crate::store::open(&config.database_url, &config.database_pool).await?;
+        // The IdPs are not needed to administer accounts.
+        config.oidc.clear();
+        let (tokens, secret) = key_ring(&config, &*store).await?;
+        let b = &config.basic_auth;
+        let passwords =
+            PasswordHasher::new(b.argon2, b.max_concurrent_hashes, b.min_password_length, b.min_password_score)
+                .map_err(|e| StartupError::Config(e.to_string()))?;
+        let mailer = config.smtp.as_ref().map(crate::mail::Mailer::new).transpose().map_err(StartupError::Config)?;
+        let inner = Inner {
+            oidc: None,
+            mailer,
+            cache: SessionCache::new(16, config.session.revalidate_after),
+            throttle: Throttle::new(config.throttle.clone()),
+            devices: DeviceCookies::new(&config, &secret),
+            cookie: CookieSpec::new(&config),
+            public_origin: config.public_origin(),
+            assets: crate::assets::Assets::new(&config.ui, &config.oidc),
+            audit_source: crate::store::AuditSource::Cli,
+            openapi: std::sync::OnceLock::new(),
+            peer_warned: std::sync::atomic::AtomicBool::new(true),
+            forwarded_warned: std::sync::atomic::AtomicBool::new(true),
+            recovery_per_client: crate::rate::WindowLimiter::new(30, std::time::Duration::from_secs(3600), 16),
+            recovery_per_address: crate::rate::WindowLimiter::new(5, std::time::Duration::from_secs(3600), 16),
+            invitations_limit: crate::rate::WindowLimiter::new(u32::MAX, std::time::Duration::from_secs(3600), 16),
+            store,
+            passwords,
+            tokens: std::sync::RwLock::new(Arc::new(tokens)),
+            keys_read_at: tokio::sync::Mutex::new(Instant::now()),
+            config,
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The key ring that signs and verifies session tokens now.
+    pub(crate) fn codec(&self) -> Arc<TokenCodec> {
+        Arc::clone(&self.inner.tokens.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Reads the key ring from the config and the store again (after `auth-admin keys rotate`).
+    pub(crate) async fn reload_keys(&self) -> Result<(), AuthError> {
+        let (codec, _) = key_ring(&self.inner.config, &*self.inner.store).await.map_err(|e| match e {
+            StartupError::Store(e) => AuthError::from(e),
+            _ => AuthError::Unavailable,
+        })?;
+        *self.inner.tokens.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(codec);
+        *self.inner.keys_read_at.lock().await = Instant::now();
+        Ok(())
+    }
+
+    /// The longest a session lives (`session.absoluteTimeout`), in seconds.
+    pub(crate) fn longest_session_secs(&self) -> i64 {
+        i64::try_from(self.inner.config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX)
     }
 
     /// Revokes sessions in this instance's cache and tells the other instances (at once on
@@ -275,7 +335,7 @@ impl AuthService {
             return self.deny(req, kind, false);
         };
         let now = now();
-        let entry = match self.verified(token, now) {
+        let entry = match self.verified(token, now).await {
             Some(e) => e,
             None => return self.deny(req, kind, carrier == Carrier::Cookie),
         };
@@ -293,7 +353,7 @@ impl AuthService {
         let (token, carrier) = self.presented(req);
         let Some(token) = token else { return Ok(None) };
         let now = now();
-        let Some(entry) = self.verified(token, now) else {
+        let Some(entry) = self.verified(token, now).await else {
             return Ok(None);
         };
         match &*self.session_state(&entry).await? {
@@ -309,17 +369,42 @@ impl AuthService {
         (req.cookie(self.inner.cookie.name()).filter(|t| !t.is_empty()), Carrier::Cookie)
     }
 
-    fn verified(&self, token: &str, now: i64) -> Option<Arc<TokenEntry>> {
+    async fn verified(&self, token: &str, now: i64) -> Option<Arc<TokenEntry>> {
         if let Some(e) = self.inner.cache.token(token) {
             return (e.exp >= now).then_some(e);
         }
-        match self.inner.tokens.verify(token, now) {
+        let mut verdict = self.codec().verify(token, now);
+        if verdict == Err(crate::session::TokenRejection::UnknownKey) && self.reread_keys_soon().await {
+            verdict = self.codec().verify(token, now);
+        }
+        match verdict {
             Ok(claims) => Some(self.inner.cache.insert_token(token, &claims)),
             Err(why) => {
                 tracing::debug!(?why, "session token refused");
                 None
             }
         }
+    }
+
+    /// A token names a key this instance does not hold: when the store holds the keys (another
+    /// instance or `auth-admin keys rotate` may have rotated them), reads them again, at most
+    /// every 5 s (concurrent callers wait for the one read). Whether the ring was read.
+    async fn reread_keys_soon(&self) -> bool {
+        if !matches!(self.inner.config.jwt_secret, JwtSecretSource::Generate) {
+            return false;
+        }
+        let read_at = *self.inner.keys_read_at.lock().await;
+        if read_at.elapsed() < std::time::Duration::from_secs(5) {
+            return false;
+        }
+        let mut guard = self.inner.keys_read_at.lock().await;
+        if guard.elapsed() < std::time::Duration::from_secs(5) {
+            // Another caller just read them.
+            return true;
+        }
+        *guard = Instant::now();
+        drop(guard);
+        self.reload_keys().await.is_ok()
     }
 
     async fn session_state(&self, entry: &TokenEntry) -> Result<Arc<SessionState>, AuthError> {
@@ -337,7 +422,9 @@ impl AuthService {
             tracing::debug!(error = %e, "could not note a session's last use");
         }
         let state = match view {
-            Some(v) if !v.session.revoked && v.session.expires_at > now() && v.user.id == entry.sub => {
+            Some(v)
+                if !v.session.revoked && !v.user.disabled && v.session.expires_at > now() && v.user.id == entry.sub =>
+            {
                 SessionState::Active {
                     user: CurrentUser::from_view(&v),
                     checked_at: Instant::now(),
@@ -381,7 +468,7 @@ impl AuthService {
                     .renewal
                     .get_or_init(|| {
                         let exp = (now.saturating_add(idle)).min(*expires_at);
-                        let token = self.inner.tokens.issue(&entry.sub, &entry.sid, now, exp);
+                        let token = self.codec().issue(&entry.sub, &entry.sid, now, exp);
                         self.inner.cookie.set(&token, exp - now)
                     })
                     .clone()
@@ -534,5 +621,62 @@ mod csrf_tests {
             assert!(csrf_verdict(None, Some(bad), ME).is_err(), "{bad}");
         }
         assert!(csrf_verdict(None, None, ME).is_ok(), "a non-browser client: its credentials decide");
+    }
+}
+
+/// The session key ring from the config, or from the store when it holds the secret (the
+/// current one, then those retired within the longest session), then `previousJwtSecrets`.
+/// Also the current secret, from which the other cookie keys derive.
+async fn key_ring(config: &AuthConfig, store: &dyn Store) -> Result<(TokenCodec, Secret<Vec<u8>>), StartupError> {
+    let mut previous = Vec::new();
+    let secret = match &config.jwt_secret {
+        JwtSecretSource::Configured(s) => s.clone(),
+        JwtSecretSource::Generate => {
+            let mut candidate = vec![0u8; 32];
+            rand::fill(&mut candidate[..]);
+            let current = store.signing_secret(&candidate).await?;
+            let longest = i64::try_from(config.session.absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+            for retired in store.retired_signing_secrets(now().saturating_sub(longest)).await? {
+                previous.push(Secret::new(retired));
+            }
+            Secret::new(current)
+        }
+    };
+    previous.extend(config.previous_jwt_secrets.iter().cloned());
+    let issuer = config.public_url.as_str().trim_end_matches('/').to_string();
+    let codec = TokenCodec::new(&issuer, &secret, &previous)
+        .ok_or_else(|| StartupError::Config("the session secret is empty".into()))?;
+    Ok((codec, secret))
+}
+
+/// Reads the stored key ring every minute while the service lives, so that every instance signs
+/// with a rotated key soon after `auth-admin keys rotate`.
+async fn reread_keys(inner: std::sync::Weak<Inner>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let service = AuthService { inner };
+        if let Err(e) = service.reload_keys().await {
+            tracing::debug!(error = %e.message(), "could not re-read the signing keys");
+        }
+    }
+}
+
+/// Deletes stored audit events older than `audit.retention`, at start and hourly.
+async fn prune_audit(inner: std::sync::Weak<Inner>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let keep = i64::try_from(inner.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
+        match inner.store.prune_audit(now().saturating_sub(keep)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old audit events deleted (audit.retention)"),
+            Err(e) => tracing::debug!(error = %e, "could not delete old audit events"),
+        }
     }
 }

@@ -66,6 +66,9 @@ pub enum TokenRejection {
     Invalid,
     /// Past `exp`.
     Expired,
+    /// Well-formed, but signed by a key this ring does not hold (perhaps one rotated in since
+    /// the ring was read).
+    UnknownKey,
 }
 
 /// Issues and verifies session tokens with a key ring: the first key signs, all verify.
@@ -131,7 +134,7 @@ impl TokenCodec {
             return Err(TokenRejection::Invalid);
         }
         let kid = header.kid.as_deref().ok_or(TokenRejection::Invalid)?;
-        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenRejection::Invalid)?;
+        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenRejection::UnknownKey)?;
         let data =
             jsonwebtoken::decode::<SessionClaims>(token, &key.decoding, &self.validation).map_err(|e| {
                 match e.kind() {

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use auth_core::Role;
 use auth_core::store::{
-    Acceptor, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership, NewEmailToken,
-    NewInvitation, NewUser, OidcSession, OrgId, Organization, Pushed, SessionId, SessionInfo, SessionRecord,
-    SessionView, Store, StoreError, StoreResult, UserId, UserRecord,
+    Acceptor, AuditRecord, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership,
+    NewAuditEvent, NewEmailToken, NewInvitation, NewUser, OidcSession, OrgId, Organization, Pushed, SessionId,
+    SessionInfo, SessionRecord, SessionView, Store, StoreError, StoreResult, UserId, UserPage, UserRecord,
 };
 
 /// Turns the store off and on.
@@ -83,6 +83,7 @@ delegate! {
     fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<()>;
     fn remove_member(&self, org_id: &OrgId, user_id: &UserId) -> StoreResult<()>;
     fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>>;
+    fn list_organizations(&self, limit: u32) -> StoreResult<Vec<(Organization, u64)>>;
     fn add_member(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool>;
     fn create_invitation(&self, invitation: &NewInvitation) -> StoreResult<InvitationRecord>;
     fn pending_invitations(&self, org_id: &OrgId) -> StoreResult<Vec<InvitationRecord>>;
@@ -110,5 +111,13 @@ delegate! {
     fn throttle_lock(&self, bucket: &str, until: i64) -> StoreResult<()>;
     fn throttle_locked_until(&self, buckets: &[String], now: i64) -> StoreResult<Option<i64>>;
     fn throttle_clear(&self, bucket: &str) -> StoreResult<()>;
+    fn list_users(&self, query: Option<&str>, offset: u32, limit: u32) -> StoreResult<UserPage>;
+    fn set_user_disabled(&self, id: &UserId, disabled_at: Option<i64>) -> StoreResult<()>;
+    fn delete_user(&self, id: &UserId) -> StoreResult<()>;
+    fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()>;
+    fn list_audit(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    fn prune_audit(&self, at: i64) -> StoreResult<u64>;
+    fn rotate_signing_secret(&self, secret: &[u8], now: i64, forget_before: i64) -> StoreResult<()>;
+    fn retired_signing_secrets(&self, since: i64) -> StoreResult<Vec<Vec<u8>>>;
     fn publish(&self, event: &CacheEvent) -> StoreResult<()>;
 }

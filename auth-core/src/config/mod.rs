@@ -585,6 +585,8 @@ pub struct AuthConfig {
     pub invitations_per_hour: u32,
     /// Mail delivery of invitations. Defaults to none (the admin copies `accept_url`).
     pub smtp: Option<SmtpConfig>,
+    /// How long stored audit events are kept (`audit.retention`), 1 d to 10 y. Defaults to 90 d.
+    pub audit_retention: Duration,
 }
 
 impl Default for AuthConfig {
@@ -608,6 +610,7 @@ impl Default for AuthConfig {
             invitation_ttl: Duration::from_secs(7 * 86_400),
             invitations_per_hour: 50,
             smtp: None,
+            audit_retention: Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -788,6 +791,7 @@ mod tests {
             ("api.openapi", vec![Want::text(c.api.openapi)]),
             ("invitations.expiresIn", vec![Want::Duration(c.invitation_ttl)]),
             ("invitations.maxPerHour", vec![Want::text(c.invitations_per_hour)]),
+            ("audit.retention", vec![Want::Duration(c.audit_retention)]),
             (
                 "loginThrottle.{maxFailuresPerAccount,maxFailuresPerClient,lockout,maxLockout}",
                 vec![

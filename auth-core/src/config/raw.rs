@@ -30,6 +30,7 @@ pub(crate) struct RawConfig {
     pub(crate) max_body_bytes: Option<usize>,
     pub(crate) invitations: Option<RawInvitations>,
     pub(crate) smtp: Option<RawSmtp>,
+    pub(crate) audit: Option<RawAudit>,
 }
 
 /// `database.*`.
@@ -183,6 +184,13 @@ pub(crate) struct RawThrottle {
     pub(crate) max_failures_per_client: Option<u32>,
     pub(crate) lockout: Option<DurationValue>,
     pub(crate) max_lockout: Option<DurationValue>,
+}
+
+/// `audit.*`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawAudit {
+    pub(crate) retention: Option<DurationValue>,
 }
 
 /// `invitations.*`.

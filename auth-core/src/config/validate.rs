@@ -213,6 +213,9 @@ pub(super) fn build(
         set(&mut c.api.openapi, ra.openapi);
     }
     set(&mut c.max_body_bytes, raw.max_body_bytes);
+    if let Some(a) = raw.audit {
+        set(&mut c.audit_retention, a.retention.map(|d| d.0));
+    }
     if let Some(i) = raw.invitations {
         set(&mut c.invitation_ttl, i.expires_in.map(|d| d.0));
         set(&mut c.invitations_per_hour, i.max_per_hour);
@@ -404,6 +407,9 @@ fn check(c: &AuthConfig, o: &Origins, e: &mut Errors) {
     check_ui(&c.ui, e);
     check_throttle(&c.throttle, e);
     in_range(e, "maxBodyBytes", c.max_body_bytes, 4096, Some(1 << 20));
+    if !(Duration::from_secs(86_400)..=Duration::from_secs(3650 * 86_400)).contains(&c.audit_retention) {
+        e.at("audit.retention", "must be between 1d and 3650d");
+    }
     if c.invitation_ttl.is_zero() {
         e.at("invitations.expiresIn", "must be greater than zero");
     }

@@ -107,7 +107,13 @@ impl AuthService {
         if let Some(email) = verified_email.as_ref().filter(|e| e.as_str() == user.email) {
             let joined = store.accept_invitations_for(email.as_str(), &user.id).await?;
             for inv in &joined {
-                tracing::info!(target: "auth::audit", event = "invitation_accepted", org_id = %inv.org_id, invitation_id = %inv.id, user_id = %user.id, method = "oidc");
+                self.audit("invitation_accepted")
+                    .org(&inv.org_id)
+                    .field("invitation_id", inv.id.to_string())
+                    .user(&user.id)
+                    .field("method", "oidc")
+                    .record()
+                    .await;
             }
         }
         if let Some(token) = invitation
@@ -131,7 +137,12 @@ impl AuthService {
                 },
             )
             .await?;
-        tracing::info!(target: "auth::audit", event = "login", user_id = %user.id, method = "oidc", provider = %id.provider);
+        self.audit("login")
+            .user(&user.id)
+            .field("method", "oidc")
+            .field("provider", id.provider.to_string())
+            .record()
+            .await;
         Ok(session)
     }
 
@@ -177,14 +188,22 @@ impl AuthService {
         let changed = match (have, want) {
             (None, Some(role)) => store.add_member(org_id, user_id, role).await?,
             (Some(have), Some(role)) if have != role => {
-                kept_last_admin(store.set_member_role(org_id, user_id, role).await, org_id, user_id)?
+                self.kept_last_admin(store.set_member_role(org_id, user_id, role).await, org_id, user_id).await?
             }
-            (Some(_), None) => kept_last_admin(store.remove_member(org_id, user_id).await, org_id, user_id)?,
+            (Some(_), None) => {
+                self.kept_last_admin(store.remove_member(org_id, user_id).await, org_id, user_id).await?
+            }
             _ => false,
         };
         if changed {
             let role = want.map_or("none", Role::as_str);
-            tracing::info!(target: "auth::audit", event = "role_mapped", %org_id, %user_id, role, provider = %id.provider);
+            self.audit("role_mapped")
+                .org(&org_id)
+                .user(&user_id)
+                .field("role", role)
+                .field("provider", id.provider.to_string())
+                .record()
+                .await;
             // The user's other sessions re-read their memberships on their next request, on
             // every instance.
             let live = store.live_session_ids(user_id).await?;
@@ -212,7 +231,12 @@ impl AuthService {
             // account first (open signup, an invitation link) would keep a password on the
             // victim's account (pre-hijacking).
             if !id.trust_email_for_linking {
-                tracing::warn!(target: "auth::audit", event = "link_refused_untrusted", user_id = %existing.id, provider = %id.provider);
+                self.audit("link_refused_untrusted")
+                    .warning()
+                    .user(&existing.id)
+                    .field("provider", id.provider.to_string())
+                    .record()
+                    .await;
                 return Err(AuthError::Forbidden(
                     "an account with this email exists, and this identity provider is not trusted to link accounts \
                      by email (oidc.providers[].trustEmailForLinking): sign in with the account's password"
@@ -226,7 +250,12 @@ impl AuthService {
                 ));
             }
             if !store.email_verified(&existing.id).await? {
-                tracing::warn!(target: "auth::audit", event = "link_refused_unverified", user_id = %existing.id, provider = %id.provider);
+                self.audit("link_refused_unverified")
+                    .warning()
+                    .user(&existing.id)
+                    .field("provider", id.provider.to_string())
+                    .record()
+                    .await;
                 return Err(AuthError::Forbidden(
                     "an account with this email exists but has not verified its address: sign in with its password \
                      and verify the email first (Personal settings), then sign in with SSO"
@@ -237,7 +266,7 @@ impl AuthService {
             // A new way into the account: every earlier session ends.
             let ended = store.revoke_user_sessions(&existing.id, None).await?;
             self.revoke_cached(&ended).await;
-            tracing::info!(target: "auth::audit", event = "identity_linked", user_id = %existing.id, provider = %id.provider);
+            self.audit("identity_linked").user(&existing.id).field("provider", id.provider.to_string()).record().await;
             return Ok(existing);
         }
         let local = email.as_str().split('@').next().unwrap_or("user");
@@ -255,7 +284,12 @@ impl AuthService {
                 if id.email_verified {
                     store.set_email_verified(&user.id, &user.email).await?;
                 }
-                tracing::info!(target: "auth::audit", event = "signup", user_id = %user.id, method = "oidc", first_admin = org.is_some());
+                self.audit("signup")
+                    .user(&user.id)
+                    .field("method", "oidc")
+                    .field("first_admin", org.is_some())
+                    .record()
+                    .await;
                 Ok(user)
             }
             // A concurrent first login of the same identity won: use its account.
@@ -321,21 +355,27 @@ impl AuthService {
         }
         let ended = self.inner.store.revoke_idp_sessions(&issuer, logout.sid.as_deref(), logout.sub.as_deref()).await?;
         self.revoke_cached(&ended).await;
-        tracing::info!(target: "auth::audit", event = "backchannel_logout", provider = %provider.cfg.id, sessions_ended = ended.len());
+        self.audit("backchannel_logout")
+            .field("provider", provider.cfg.id.to_string())
+            .field("sessions_ended", ended.len())
+            .record()
+            .await;
         Ok(AuthResponse::empty(200))
     }
 }
 
-/// A role change the store refused because the organization would lose its last admin: the
-/// admin stays (logged), the sign-in goes on. `Ok(true)` when the change was made.
-fn kept_last_admin(result: StoreResult<()>, org_id: &str, user_id: &str) -> Result<bool, AuthError> {
-    match result {
-        Ok(()) => Ok(true),
-        Err(StoreError::Conflict(_)) => {
-            tracing::warn!(target: "auth::audit", event = "role_mapping_kept_last_admin", org_id, user_id);
-            Ok(false)
+impl AuthService {
+    /// A role change the store refused because the organization would lose its last admin: the
+    /// admin stays (logged), the sign-in goes on. `Ok(true)` when the change was made.
+    async fn kept_last_admin(&self, result: StoreResult<()>, org_id: &str, user_id: &str) -> Result<bool, AuthError> {
+        match result {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => {
+                self.audit("role_mapping_kept_last_admin").warning().org(&org_id).user(&user_id).record().await;
+                Ok(false)
+            }
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-        Err(StoreError::NotFound) => Ok(false),
-        Err(e) => Err(e.into()),
     }
 }

@@ -22,8 +22,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    Acceptor, AuthMethod, EmailTokenPurpose, InvitationId, NewEmailToken, NewInvitation, NewUser, OidcSession, OrgId,
-    Role, SessionId, SessionRecord, Store, StoreError, UserId,
+    Acceptor, AuditSource, AuthMethod, CacheEvent, EmailTokenPurpose, InvitationId, NewAuditEvent, NewEmailToken,
+    NewInvitation, NewUser, OidcSession, OrgId, Pushed, Role, SessionId, SessionRecord, Store, StoreError, UserId,
 };
 use crate::time::now;
 
@@ -48,6 +48,10 @@ where
     signing_secret_is_stable(make().await).await;
     throttle_buckets_add_up(make().await).await;
     organizations_by_id_or_name(make().await).await;
+    users_are_listed_disabled_and_deleted(make().await).await;
+    audit_events_append_page_and_prune(make().await).await;
+    signing_secrets_rotate(make().await).await;
+    session_events_are_not_echoed(make().await).await;
 }
 
 fn user(email: &str) -> NewUser {
@@ -212,7 +216,7 @@ fn invitation(org: &OrgId, by: &UserId, email: &str, role: Role, hash: &str, exp
         email: email.into(),
         role,
         token_hash: hash.into(),
-        invited_by: by.clone(),
+        invited_by: Some(by.clone()),
         expires_at,
     }
 }
@@ -446,4 +450,119 @@ pub async fn organizations_by_id_or_name(store: Arc<dyn Store>) {
     assert!(!store.add_member(&second.id, &a.id, Role::Admin).await.unwrap(), "an existing membership is kept");
     assert_eq!(store.member_role(&second.id, &a.id).await.unwrap(), Some(Role::Member));
     assert!(matches!(store.add_member(&OrgId::new("missing"), &a.id, Role::Member).await, Err(StoreError::NotFound)));
+}
+
+pub async fn users_are_listed_disabled_and_deleted(store: Arc<dyn Store>) {
+    let (admin, org) = store.create_first_admin(&user("boss@example.com"), "Acme").await.unwrap();
+    let mut names = Vec::new();
+    for (email, name) in [("ann@example.com", "Ann O'Hara"), ("bob@example.com", "Bob 100%"), ("cy@example.org", "Cy_")]
+    {
+        let mut u = user(email);
+        u.name = name.into();
+        let (u, _) = store.create_user_with_org(&u, "Own").await.unwrap();
+        names.push(u);
+    }
+    let all = store.list_users(None, 0, 10).await.unwrap();
+    assert_eq!(all.total, 4);
+    let emails: Vec<&str> = all.users.iter().map(|u| u.email.as_str()).collect();
+    assert_eq!(emails, ["ann@example.com", "bob@example.com", "boss@example.com", "cy@example.org"], "by email");
+    let page = store.list_users(None, 1, 2).await.unwrap();
+    assert_eq!((page.total, page.users.len(), page.users[0].email.as_str()), (4, 2, "bob@example.com"));
+    // Search: email or name, case-insensitive, LIKE metacharacters taken literally.
+    let found = |q: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            let p = store.list_users(Some(q), 0, 10).await.unwrap();
+            (p.total, p.users.into_iter().map(|u| u.email).collect::<Vec<_>>())
+        }
+    };
+    assert_eq!(found("EXAMPLE.ORG").await, (1, vec!["cy@example.org".to_string()]));
+    assert_eq!(found("o'hara").await, (1, vec!["ann@example.com".to_string()]));
+    assert_eq!(found("100%").await.0, 1, "% is literal");
+    assert_eq!(found("_").await.0, 1, "_ is literal");
+    assert_eq!(found("nobody").await.0, 0);
+    // Disable and enable.
+    let ann = &names[0];
+    assert!(!store.get_user(&ann.id).await.unwrap().unwrap().disabled);
+    store.set_user_disabled(&ann.id, Some(now())).await.unwrap();
+    assert!(store.get_user(&ann.id).await.unwrap().unwrap().disabled);
+    assert!(store.find_user_by_email("ann@example.com").await.unwrap().unwrap().disabled);
+    store.create_session(&session("ann-s", &ann.id, now() + 60)).await.unwrap();
+    assert!(store.load_session(&sid("ann-s")).await.unwrap().unwrap().user.disabled);
+    store.set_user_disabled(&ann.id, None).await.unwrap();
+    assert!(!store.get_user(&ann.id).await.unwrap().unwrap().disabled);
+    assert!(matches!(store.set_user_disabled(&uid("nobody"), None).await, Err(StoreError::NotFound)));
+    // Delete: sessions and the organization left empty go too.
+    let own = store.user_memberships(&ann.id).await.unwrap()[0].id.clone();
+    store.delete_user(&ann.id).await.unwrap();
+    assert!(store.get_user(&ann.id).await.unwrap().is_none());
+    assert!(store.load_session(&sid("ann-s")).await.unwrap().is_none());
+    assert!(store.find_organizations(Some(&own)).await.unwrap().is_empty(), "the emptied organization is gone");
+    assert!(matches!(store.delete_user(&ann.id).await, Err(StoreError::NotFound)));
+    // The last admin of an organization with other members stays.
+    let bob = &names[1];
+    assert!(store.add_member(&org.id, &bob.id, Role::Member).await.unwrap());
+    assert!(matches!(store.delete_user(&admin.id).await, Err(StoreError::Conflict(_))));
+    assert!(store.get_user(&admin.id).await.unwrap().is_some());
+    // A member of it may go; the organization stays.
+    store.delete_user(&bob.id).await.unwrap();
+    assert_eq!(store.list_members(&org.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_users(None, 0, 10).await.unwrap().total, 2);
+}
+
+pub async fn audit_events_append_page_and_prune(store: Arc<dyn Store>) {
+    let event = |n: i64, at: i64| NewAuditEvent {
+        at,
+        event: format!("event{n}"),
+        source: if n % 2 == 0 { AuditSource::Http } else { AuditSource::Cli },
+        actor_id: (n == 1).then(|| uid("actor")),
+        user_id: Some(uid("subject")),
+        org_id: (n == 2).then(|| OrgId::new("org")),
+        detail: format!("{{\"n\":{n}}}"),
+    };
+    let t = now();
+    for n in 0..5 {
+        store.append_audit(&event(n, t - 100 + n)).await.unwrap();
+    }
+    let newest = store.list_audit(None, 2).await.unwrap();
+    assert_eq!(newest.iter().map(|r| r.event.event.as_str()).collect::<Vec<_>>(), ["event4", "event3"]);
+    assert!(newest[0].seq > newest[1].seq);
+    let older = store.list_audit(Some(newest[1].seq), 10).await.unwrap();
+    assert_eq!(older.iter().map(|r| r.event.event.as_str()).collect::<Vec<_>>(), ["event2", "event1", "event0"]);
+    assert_eq!(older[1].event, event(1, t - 99), "every field round-trips");
+    assert_eq!(older[0].event, event(2, t - 98));
+    assert_eq!(store.prune_audit(t - 97).await.unwrap(), 3);
+    assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 2);
+}
+
+pub async fn signing_secrets_rotate(store: Arc<dyn Store>) {
+    let first = store.signing_secret(b"first-secret").await.unwrap();
+    assert!(store.retired_signing_secrets(0).await.unwrap().is_empty());
+    store.rotate_signing_secret(b"second-secret", 1_000, 0).await.unwrap();
+    assert_eq!(store.signing_secret(b"ignored").await.unwrap(), b"second-secret");
+    assert_eq!(store.retired_signing_secrets(0).await.unwrap(), vec![first.clone()]);
+    store.rotate_signing_secret(b"third-secret", 2_000, 0).await.unwrap();
+    assert_eq!(store.signing_secret(b"ignored").await.unwrap(), b"third-secret");
+    assert_eq!(store.retired_signing_secrets(0).await.unwrap(), vec![b"second-secret".to_vec(), first]);
+    assert_eq!(store.retired_signing_secrets(1_500).await.unwrap(), vec![b"second-secret".to_vec()]);
+    // Retired keys older than the longest session are forgotten at the next rotation.
+    store.rotate_signing_secret(b"fourth-secret", 3_000, 1_500).await.unwrap();
+    assert_eq!(
+        store.retired_signing_secrets(0).await.unwrap(),
+        vec![b"third-secret".to_vec(), b"second-secret".to_vec()]
+    );
+}
+
+/// Publishing works, and a store that pushes does not echo a handle's own events back to it
+/// (they reach the other instances: `tests/tests/instances.rs` and `sessions.rs` check that with
+/// real servers).
+pub async fn session_events_are_not_echoed(store: Arc<dyn Store>) {
+    let events = store.subscribe();
+    store.publish(&CacheEvent::Revoked(sid("own-1"))).await.unwrap();
+    store.publish(&CacheEvent::Changed(sid("own-2"))).await.unwrap();
+    let Some(mut events) = events else { return };
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while let Ok(got) = tokio::time::timeout_at(until, events.recv()).await {
+        assert!(matches!(got, Some(Pushed::Resync)), "own event echoed: {got:?}");
+    }
 }

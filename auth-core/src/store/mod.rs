@@ -230,6 +230,9 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Set by an operator (`auth-admin users disable`, the admin console): the account cannot
+    /// sign in and its sessions are refused.
+    pub disabled: bool,
 }
 
 /// An organization.
@@ -342,8 +345,8 @@ pub struct NewInvitation {
     pub role: Role,
     /// Hex SHA-256 of the token.
     pub token_hash: String,
-    /// Inviting user id.
-    pub invited_by: UserId,
+    /// Inviting user id; `None` when an operator invited from the command line.
+    pub invited_by: Option<UserId>,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -421,6 +424,72 @@ pub struct NewEmailToken {
     pub expires_at: i64,
 }
 
+/// Where an audited action came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditSource {
+    /// An HTTP request (a route, a page, the IdP).
+    Http,
+    /// The operator's command line (`auth-admin`).
+    Cli,
+}
+
+impl AuditSource {
+    /// `http` or `cli`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Cli => "cli",
+        }
+    }
+
+    /// Parses `http` or `cli`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "http" => Some(Self::Http),
+            "cli" => Some(Self::Cli),
+            _ => None,
+        }
+    }
+}
+
+/// An audit event to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    /// What happened (`login`, `user_disabled`, ...).
+    pub event: String,
+    /// Where it came from.
+    pub source: AuditSource,
+    /// Who did it, when someone signed in did.
+    pub actor_id: Option<UserId>,
+    /// Whose account it concerns.
+    pub user_id: Option<UserId>,
+    /// Which organization it concerns.
+    pub org_id: Option<OrgId>,
+    /// The event's other fields, a JSON object (never a secret, token or password).
+    pub detail: String,
+}
+
+/// A stored audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Position in the log: larger is newer.
+    pub seq: i64,
+    /// The event.
+    pub event: NewAuditEvent,
+}
+
+/// A page of users, as the admin console lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPage {
+    /// The users on this page, by email.
+    pub users: Vec<UserRecord>,
+    /// How many users match in all.
+    pub total: u64,
+}
+
 /// The persistence the core needs. Implementations must be safe to share between instances
 /// of the application (several processes on one store).
 #[async_trait]
@@ -464,6 +533,8 @@ pub trait Store: Send + Sync + 'static {
     /// Organizations by id or exact name (several may share a name); with `None`, the first
     /// organization ever created (the instance's own), if any.
     async fn find_organizations(&self, id_or_name: Option<&str>) -> StoreResult<Vec<Organization>>;
+    /// The first `limit` organizations by creation, each with its number of members.
+    async fn list_organizations(&self, limit: u32) -> StoreResult<Vec<(Organization, u64)>>;
     /// Makes a user a member with `role` unless they already are one (then nothing changes);
     /// `true` when the membership was created.
     async fn add_member(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool>;
@@ -555,6 +626,27 @@ pub trait Store: Send + Sync + 'static {
     /// Tells the other instances on this store that a cached session changed. Stores that
     /// cannot push (SQLite) do nothing: there, others see it within `revalidateAfter`.
     async fn publish(&self, event: &CacheEvent) -> StoreResult<()>;
+    /// Users whose email or name contains `query` (case-insensitive; all with `None`), by
+    /// email, `limit` from `offset`.
+    async fn list_users(&self, query: Option<&str>, offset: u32, limit: u32) -> StoreResult<UserPage>;
+    /// Disables (`disabled_at` set) or enables a user; [`StoreError::NotFound`] when none.
+    async fn set_user_disabled(&self, id: &UserId, disabled_at: Option<i64>) -> StoreResult<()>;
+    /// Deletes a user with their sessions, identities and memberships; an organization left
+    /// without members goes too. [`StoreError::Conflict`] when they are the last admin of an
+    /// organization that has other members; [`StoreError::NotFound`] when none.
+    async fn delete_user(&self, id: &UserId) -> StoreResult<()>;
+    /// Appends an audit event.
+    async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()>;
+    /// Audit events older (smaller `seq`) than `before` (all with `None`), newest first, at
+    /// most `limit`.
+    async fn list_audit(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    /// Deletes audit events from before `at`; how many went.
+    async fn prune_audit(&self, at: i64) -> StoreResult<u64>;
+    /// Makes `secret` the stored signing secret; the one it replaces is kept as retired at
+    /// `now`, and retired ones from before `forget_before` are deleted.
+    async fn rotate_signing_secret(&self, secret: &[u8], now: i64, forget_before: i64) -> StoreResult<()>;
+    /// Retired signing secrets retired at or after `since`, newest first.
+    async fn retired_signing_secrets(&self, since: i64) -> StoreResult<Vec<Vec<u8>>>;
     /// The other instances' [`CacheEvent`]s, for a store that can push them; called once.
     fn subscribe(&self) -> Option<tokio::sync::mpsc::Receiver<Pushed>>;
 }

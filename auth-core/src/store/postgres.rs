@@ -12,13 +12,13 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 
 use super::sql::{
-    INVITATION_SELECT, InvitationRow, MemberRow, MembershipRow, OidcSessionRow, OrganizationRow, SessionInfoRow,
-    SessionRow, USER_COLUMNS, UserRow, db_error, email_taken, sql_store,
+    AuditRow, INVITATION_SELECT, InvitationRow, MemberRow, MembershipRow, OidcSessionRow, OrganizationRow,
+    SessionInfoRow, SessionRow, USER_COLUMNS, UserRow, contains_pattern, db_error, email_taken, sql_store,
 };
 use super::{
-    Acceptor, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership, NewEmailToken,
-    NewInvitation, NewUser, OidcSession, OrgId, Organization, PoolConfig, Pushed, Role, SessionId, SessionInfo,
-    SessionRecord, SessionView, Store, StoreError, StoreResult, UserId, UserRecord,
+    Acceptor, AuditRecord, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership,
+    NewAuditEvent, NewEmailToken, NewInvitation, NewUser, OidcSession, OrgId, Organization, PoolConfig, Pushed, Role,
+    SessionId, SessionInfo, SessionRecord, SessionView, Store, StoreError, StoreResult, UserId, UserPage, UserRecord,
 };
 use crate::time::now;
 
@@ -42,7 +42,10 @@ fn migrator() -> Migrator {
     };
     // `Migrator::run` holds a PostgreSQL advisory lock while it migrates: instances that start
     // together apply each migration once, the others wait and find it applied.
-    Migrator::with_migrations(vec![m(1, "initial", include_str!("migrations/postgres/0001_initial.sql"))])
+    Migrator::with_migrations(vec![
+        m(1, "initial", include_str!("migrations/postgres/0001_initial.sql")),
+        m(2, "operations", include_str!("migrations/postgres/0002_operations.sql")),
+    ])
 }
 
 impl PgStore {

@@ -8,8 +8,8 @@
 //! interleave across instances; SQLite: nothing, its write lock already serializes).
 
 use super::{
-    AuthMethod, InvitationId, InvitationRecord, Member, Membership, OrgId, Role, SessionId, SessionInfo, StoreError,
-    UserId, UserRecord,
+    AuditRecord, AuditSource, AuthMethod, InvitationId, InvitationRecord, Member, Membership, NewAuditEvent, OrgId,
+    Role, SessionId, SessionInfo, StoreError, UserId, UserRecord,
 };
 
 /// Maps a driver error: uniqueness → `Conflict`, undecodable data → `Corrupt`, the rest →
@@ -61,6 +61,7 @@ macro_rules! text_enum {
 
 text_enum!(Role, Role::parse, "role");
 text_enum!(AuthMethod, AuthMethod::parse, "auth method");
+text_enum!(AuditSource, AuditSource::parse, "audit source");
 
 /// `users` as read.
 #[derive(sqlx::FromRow)]
@@ -70,15 +71,66 @@ pub(super) struct UserRow {
     name: String,
     password_hash: Option<String>,
     created_at: i64,
+    disabled_at: Option<i64>,
 }
 
 impl From<UserRow> for UserRecord {
     fn from(r: UserRow) -> Self {
-        Self { id: r.id, email: r.email, name: r.name, password_hash: r.password_hash, created_at: r.created_at }
+        Self {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            password_hash: r.password_hash,
+            created_at: r.created_at,
+            disabled: r.disabled_at.is_some(),
+        }
     }
 }
 
-pub(super) const USER_COLUMNS: &str = "id, email, name, password_hash, created_at";
+pub(super) const USER_COLUMNS: &str = "id, email, name, password_hash, created_at, disabled_at";
+
+/// `audit_events` as read.
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditRow {
+    seq: i64,
+    at: i64,
+    event: String,
+    source: AuditSource,
+    actor_id: Option<UserId>,
+    user_id: Option<UserId>,
+    org_id: Option<OrgId>,
+    detail: String,
+}
+
+impl From<AuditRow> for AuditRecord {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            seq: r.seq,
+            event: NewAuditEvent {
+                at: r.at,
+                event: r.event,
+                source: r.source,
+                actor_id: r.actor_id,
+                user_id: r.user_id,
+                org_id: r.org_id,
+                detail: r.detail,
+            },
+        }
+    }
+}
+
+/// A `LIKE` pattern matching `text` anywhere (escaped with `\`), lower-cased.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
 
 /// An invitation joined with its organization's name.
 #[derive(sqlx::FromRow)]
@@ -230,6 +282,7 @@ macro_rules! sql_store {
                     name: user.name.clone(),
                     password_hash: user.password_hash.clone(),
                     created_at: ts,
+                    disabled: false,
                 };
                 Ok((record, org))
             }
@@ -524,6 +577,22 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().map(|r| Organization { id: r.id, name: r.name }).collect())
             }
 
+            async fn list_organizations(&self, limit: u32) -> StoreResult<Vec<(Organization, u64)>> {
+                let rows: Vec<(OrgId, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT o.id, o.name, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) \
+                     FROM organizations o ORDER BY o.{} LIMIT $1",
+                    Self::CREATION_ORDER
+                )))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, name, n)| (Organization { id, name }, n.try_into().unwrap_or(0)))
+                    .collect())
+            }
+
             async fn add_member(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool> {
                 let r = sqlx::query(
                     "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
@@ -677,7 +746,7 @@ macro_rules! sql_store {
 
             async fn find_user_by_identity(&self, issuer: &str, subject: &str) -> StoreResult<Option<UserRecord>> {
                 let row: Option<UserRow> = sqlx::query_as(
-                    "SELECT u.id, u.email, u.name, u.password_hash, u.created_at FROM oidc_identities i \
+                    "SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.disabled_at FROM oidc_identities i \
                      JOIN users u ON u.id = i.user_id WHERE i.issuer = $1 AND i.subject = $2",
                 )
                 .bind(issuer)
@@ -728,6 +797,7 @@ macro_rules! sql_store {
                         name: new.name.clone(),
                         password_hash: None,
                         created_at: ts,
+                        disabled: false,
                     };
                     (u, None)
                 };
@@ -1055,6 +1125,155 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_error)?;
                 Ok(())
+            }
+
+            async fn list_users(&self, query: Option<&str>, offset: u32, limit: u32) -> StoreResult<UserPage> {
+                let pattern = contains_pattern(query.unwrap_or(""));
+                let filter = "WHERE email LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\'";
+                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM users {filter}")))
+                    .bind(&pattern)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users {filter} ORDER BY email LIMIT $2 OFFSET $3"
+                )))
+                .bind(&pattern)
+                .bind(i64::from(limit))
+                .bind(i64::from(offset))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(UserPage { users: rows.into_iter().map(Into::into).collect(), total: total.try_into().unwrap_or(0) })
+            }
+
+            async fn set_user_disabled(&self, id: &UserId, disabled_at: Option<i64>) -> StoreResult<()> {
+                let r = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+                    .bind(disabled_at)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                if r.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn delete_user(&self, id: &UserId) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let orgs: Vec<(OrgId, Role)> =
+                    sqlx::query_as("SELECT org_id, role FROM memberships WHERE user_id = $1 ORDER BY org_id")
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                let mut emptied = Vec::new();
+                for (org_id, role) in &orgs {
+                    if let Some(lock) = Self::LOCK_ORG {
+                        sqlx::query(lock).bind(org_id).execute(&mut *tx).await.map_err(db_error)?;
+                    }
+                    let (others, other_admins): (i64, i64) = sqlx::query_as(
+                        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN role = 'admin' THEN 1 ELSE 0 END), 0)                          FROM memberships WHERE org_id = $1 AND user_id <> $2",
+                    )
+                    .bind(org_id)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                    if others == 0 {
+                        emptied.push(org_id.clone());
+                    } else if *role == Role::Admin && other_admins == 0 {
+                        return Err(StoreError::Conflict(
+                            "the user is the last admin of an organization with other members: promote another \
+                             member first"
+                                .into(),
+                        ));
+                    }
+                }
+                let r = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_error)?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                for org_id in &emptied {
+                    sqlx::query("DELETE FROM organizations WHERE id = $1")
+                        .bind(org_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn append_audit(&self, e: &NewAuditEvent) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_events (at, event, source, actor_id, user_id, org_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(e.at)
+                .bind(&e.event)
+                .bind(e.source.as_str())
+                .bind(&e.actor_id)
+                .bind(&e.user_id)
+                .bind(&e.org_id)
+                .bind(&e.detail)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn list_audit(&self, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+                let rows: Vec<AuditRow> = sqlx::query_as(
+                    "SELECT seq, at, event, source, actor_id, user_id, org_id, detail FROM audit_events \
+                     WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+                )
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn prune_audit(&self, at: i64) -> StoreResult<u64> {
+                let r = sqlx::query("DELETE FROM audit_events WHERE at < $1")
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(r.rows_affected())
+            }
+
+            async fn rotate_signing_secret(&self, secret: &[u8], now: i64, forget_before: i64) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let retired = format!("retired-{}", uuid::Uuid::new_v4());
+                sqlx::query("UPDATE signing_keys SET id = $1, retired_at = $2 WHERE id = 'session'")
+                    .bind(&retired)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("INSERT INTO signing_keys (id, secret, created_at) VALUES ('session', $1, $2)")
+                    .bind(secret)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                sqlx::query("DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1")
+                    .bind(forget_before)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+                tx.commit().await.map_err(db_error)
+            }
+
+            async fn retired_signing_secrets(&self, since: i64) -> StoreResult<Vec<Vec<u8>>> {
+                sqlx::query_scalar(
+                    "SELECT secret FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at >= $1 \
+                     ORDER BY retired_at DESC, created_at DESC",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)
             }
 
             async fn publish(&self, event: &CacheEvent) -> StoreResult<()> {

@@ -9,22 +9,24 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::sql::{
-    INVITATION_SELECT, InvitationRow, MemberRow, MembershipRow, OidcSessionRow, OrganizationRow, SessionInfoRow,
-    SessionRow, USER_COLUMNS, UserRow, db_error, email_taken, sql_store,
+    AuditRow, INVITATION_SELECT, InvitationRow, MemberRow, MembershipRow, OidcSessionRow, OrganizationRow,
+    SessionInfoRow, SessionRow, USER_COLUMNS, UserRow, contains_pattern, db_error, email_taken, sql_store,
 };
 use super::{
-    Acceptor, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership, NewEmailToken,
-    NewInvitation, NewUser, OidcSession, OrgId, Organization, Pushed, Role, SessionId, SessionInfo, SessionRecord,
-    SessionView, Store, StoreError, StoreResult, UserId, UserRecord,
+    Acceptor, AuditRecord, CacheEvent, EmailTokenPurpose, InvitationId, InvitationRecord, Member, Membership,
+    NewAuditEvent, NewEmailToken, NewInvitation, NewUser, OidcSession, OrgId, Organization, Pushed, Role, SessionId,
+    SessionInfo, SessionRecord, SessionView, Store, StoreError, StoreResult, UserId, UserPage, UserRecord,
 };
 use crate::time::now;
 
-/// A [`Store`] on a SQLite file, safe to share between processes on one machine. Other
-/// instances on the same file see revocations within `session.revalidateAfter` (SQLite has no
-/// way to push them).
+/// A [`Store`] on a SQLite file, safe to share between processes on one machine. SQLite
+/// cannot push: the processes on one file (servers, `auth-admin`) append session changes to a
+/// table that each server polls every 250 ms; `session.revalidateAfter` stays the safety net.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Names this handle's session events, so that it skips its own.
+    instance: String,
 }
 
 fn migrator() -> Migrator {
@@ -38,6 +40,7 @@ fn migrator() -> Migrator {
         m(4, "email_tokens", include_str!("migrations/sqlite/0004_email_tokens.sql")),
         m(5, "session_devices", include_str!("migrations/sqlite/0005_session_devices.sql")),
         m(6, "throttle", include_str!("migrations/sqlite/0006_throttle.sql")),
+        m(7, "operations", include_str!("migrations/sqlite/0007_operations.sql")),
     ])
 }
 
@@ -70,7 +73,7 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
         migrator().run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, instance: uuid::Uuid::new_v4().to_string() })
     }
 
     /// IMMEDIATE takes the write lock up front: concurrent writers queue instead of racing.
@@ -78,12 +81,93 @@ impl SqliteStore {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
     }
 
-    async fn publish_event(&self, _event: &CacheEvent) -> StoreResult<()> {
+    /// Appends the event to `session_events`, which the other processes on this file poll.
+    async fn publish_event(&self, event: &CacheEvent) -> StoreResult<()> {
+        let (kind, sid) = match event {
+            CacheEvent::Revoked(sid) => ("revoked", sid),
+            CacheEvent::Changed(sid) => ("changed", sid),
+        };
+        sqlx::query("INSERT INTO session_events (at, origin, kind, session_id) VALUES ($1, $2, $3, $4)")
+            .bind(now())
+            .bind(&self.instance)
+            .bind(kind)
+            .bind(sid)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 
     fn subscribe_events(&self) -> Option<tokio::sync::mpsc::Receiver<Pushed>> {
-        None
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        tokio::spawn(poll_events(self.pool.clone(), self.instance.clone(), tx));
+        Some(rx)
+    }
+}
+
+/// How often an instance looks for the other processes' session events.
+const POLL: Duration = Duration::from_millis(250);
+/// How long events are kept: a process that could not read the file for longer resyncs.
+const KEEP_EVENTS_SECS: i64 = 300;
+
+/// Reads the other handles' events appended after the last one seen, every [`POLL`], until the
+/// receiver is dropped.
+/// After reads failed for longer than the events are kept, sends [`Pushed::Resync`].
+async fn poll_events(pool: SqlitePool, instance: String, tx: tokio::sync::mpsc::Sender<Pushed>) {
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<i64> = None;
+    let mut failing_since: Option<i64> = None;
+    let mut pruned_at = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = tx.closed() => return,
+        }
+        let Some(seen) = last else {
+            // Start after what is already there.
+            match sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM session_events").fetch_one(&pool).await {
+                Ok(max) => last = Some(max.unwrap_or(0)),
+                Err(e) => tracing::debug!(error = %e, "session events cannot be read yet"),
+            }
+            continue;
+        };
+        let rows = sqlx::query_as::<_, (i64, String, SessionId)>(
+            "SELECT seq, kind, session_id FROM session_events WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT 1000",
+        )
+        .bind(seen)
+        .bind(&instance)
+        .fetch_all(&pool)
+        .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                let since = *failing_since.get_or_insert_with(now);
+                tracing::debug!(error = %e, "session events cannot be read");
+                if now() - since > KEEP_EVENTS_SECS {
+                    failing_since = Some(now());
+                    if tx.send(Pushed::Resync).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
+        failing_since = None;
+        for (seq, kind, sid) in rows {
+            last = Some(seq);
+            let event = if kind == "revoked" { CacheEvent::Revoked(sid) } else { CacheEvent::Changed(sid) };
+            if tx.send(Pushed::Event(event)).await.is_err() {
+                return;
+            }
+        }
+        if now() - pruned_at > 60 {
+            pruned_at = now();
+            let cutoff = pruned_at - KEEP_EVENTS_SECS;
+            if let Err(e) = sqlx::query("DELETE FROM session_events WHERE at < $1").bind(cutoff).execute(&pool).await {
+                tracing::debug!(error = %e, "old session events not deleted");
+            }
+        }
     }
 }
 

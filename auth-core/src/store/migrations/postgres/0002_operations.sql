@@ -1,0 +1,19 @@
+-- Operating the instance (issue 12): disabled accounts, stored audit events, rotated signing keys.
+ALTER TABLE users ADD COLUMN disabled_at BIGINT;
+
+-- Append-only; pruned by age (`audit.retention`). `seq` orders events (newest first).
+CREATE TABLE audit_events (
+    seq      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       BIGINT NOT NULL,
+    event    TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    actor_id TEXT,
+    user_id  TEXT,
+    org_id   TEXT,
+    detail   TEXT NOT NULL
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+
+-- The key that signs is the row `session`; rotated keys keep verifying until `retired_at` is
+-- older than the longest session.
+ALTER TABLE signing_keys ADD COLUMN retired_at BIGINT;
