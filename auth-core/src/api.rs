@@ -973,3 +973,186 @@ mod tests {
         assert_eq!(e.as_deref().map(|m| m.starts_with("email:")), Some(true));
     }
 }
+
+/// Paging of `GET /admin/users`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read through `query_number`; the struct describes the parameters.
+pub(crate) struct UsersQuery {
+    /// Only users whose email or name contains this (case-insensitive).
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// How many matching users to skip (by email). Defaults to 0.
+    #[param(minimum = 0, maximum = 2147483647)]
+    offset: Option<u32>,
+    /// How many to return, 1 to 200. Defaults to 50.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// A user as instance admins see them.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AdminUserBody {
+    /// User id.
+    id: String,
+    /// Lower-case email.
+    #[schema(format = Email)]
+    email: String,
+    /// Display name.
+    name: String,
+    /// Account creation, RFC 3339 UTC.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Disabled by an admin: no sign-in, no session.
+    disabled: bool,
+    /// Whether the account has a password (else it signs in through SSO).
+    has_password: bool,
+}
+
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AdminUsersBody {
+    /// The users on this page, by email.
+    users: Vec<AdminUserBody>,
+    /// How many users match in all.
+    total: u64,
+    /// The `offset` of this page.
+    offset: u32,
+    /// The `limit` of this page.
+    limit: u32,
+}
+
+/// Paging of `GET /admin/audit`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read through `query_number`; the struct describes the parameters.
+pub(crate) struct AuditQuery {
+    /// Only events older than this event id (the `next_before` of the previous page).
+    #[param(minimum = 1, maximum = 9223372036854775807_i64)]
+    before: Option<i64>,
+    /// How many to return, 1 to 200. Defaults to 50.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// A stored audit event.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditEventBody {
+    /// Event id: larger is newer.
+    id: i64,
+    /// When, RFC 3339 UTC.
+    #[schema(format = DateTime)]
+    at: String,
+    /// What happened (`login`, `user_disabled`, `invite`, ...).
+    event: String,
+    /// Where it came from: an HTTP request or the operator's command line.
+    source: crate::store::AuditSource,
+    /// Who did it, when a signed-in user did.
+    actor_id: Option<String>,
+    /// Whose account it concerns.
+    user_id: Option<String>,
+    /// Which organization it concerns.
+    org_id: Option<String>,
+    /// The event's other fields (counts, roles, providers); never a secret.
+    #[schema(value_type = Object)]
+    detail: serde_json::Value,
+}
+
+/// A page of audit events, newest first.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditBody {
+    /// The events.
+    events: Vec<AuditEventBody>,
+    /// Pass as `before` for the next (older) page; `null` on the last page.
+    next_before: Option<i64>,
+}
+
+/// A query parameter as a number in `min..=max`, `default` when absent; 400 naming it otherwise.
+fn query_number<T: std::str::FromStr + PartialOrd + Copy>(
+    req: &RequestView<'_>,
+    name: &str,
+    min: T,
+    max: T,
+    default: Option<T>,
+) -> Result<Option<T>, AuthError> {
+    match req.query_param(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<T>() {
+            Ok(n) if n >= min && n <= max => Ok(Some(n)),
+            _ => Err(AuthError::invalid(name, "not a number in the allowed range")),
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/admin/users", tag = "admin",
+    summary = "Users of the instance (instance admins)",
+    description = "Instance admins are the admins of the instance's first organization.",
+    params(UsersQuery),
+    security(("session_cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of users, by email", body = AdminUsersBody),
+        (status = 400, description = "`invalid_request`: a paging parameter is out of range", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorBody),
+    ))]
+pub(crate) async fn admin_users(svc: &AuthService, req: &RequestView<'_>, _: &[&str], _: &[u8]) -> Answer {
+    let user = signed_in(svc, req).await?;
+    let q = req.query_param("q");
+    if q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(AuthError::invalid("q", "at most 200 characters"));
+    }
+    let offset = query_number(req, "offset", 0u32, u32::MAX, Some(0))?.unwrap_or(0);
+    let limit = query_number(req, "limit", 1u32, crate::admin::MAX_PAGE, Some(50))?.unwrap_or(50);
+    let page = svc.admin_as(&user).await?.users(q.as_deref(), offset, limit).await?;
+    let users = page
+        .users
+        .into_iter()
+        .map(|u| AdminUserBody {
+            id: u.id.to_string(),
+            email: u.email,
+            name: u.name,
+            created_at: rfc3339(u.created_at),
+            disabled: u.disabled,
+            has_password: u.password_hash.is_some(),
+        })
+        .collect();
+    Ok(AuthResponse::json(200, &AdminUsersBody { users, total: page.total, offset, limit }))
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/admin/audit", tag = "admin",
+    summary = "Stored audit events, newest first (instance admins)",
+    description = "Kept for `audit.retention` (default 90 days).",
+    params(AuditQuery),
+    security(("session_cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of events", body = AuditBody),
+        (status = 400, description = "`invalid_request`: a paging parameter is out of range", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorBody),
+    ))]
+pub(crate) async fn admin_audit(svc: &AuthService, req: &RequestView<'_>, _: &[&str], _: &[u8]) -> Answer {
+    let user = signed_in(svc, req).await?;
+    let before = query_number(req, "before", 1i64, i64::MAX, None)?;
+    let limit = query_number(req, "limit", 1u32, crate::admin::MAX_PAGE, Some(50))?.unwrap_or(50);
+    let records = svc.admin_as(&user).await?.audit_events(before, limit).await?;
+    let full = u32::try_from(records.len()).unwrap_or(u32::MAX) == limit;
+    let next_before = if full { records.last().map(|r| r.seq) } else { None };
+    let events = records
+        .into_iter()
+        .map(|r| AuditEventBody {
+            id: r.seq,
+            at: rfc3339(r.event.at),
+            event: r.event.event,
+            source: r.event.source,
+            actor_id: r.event.actor_id.map(|i| i.to_string()),
+            user_id: r.event.user_id.map(|i| i.to_string()),
+            org_id: r.event.org_id.map(|i| i.to_string()),
+            detail: serde_json::from_str(&r.event.detail).unwrap_or_else(|_| serde_json::json!({})),
+        })
+        .collect();
+    Ok(AuthResponse::json(200, &AuditBody { events, next_before }))
+}

@@ -41,6 +41,8 @@ enum Op {
     OidcLogin,
     Callback,
     BackchannelLogout,
+    AdminUsers,
+    AdminAudit,
 }
 
 /// One `/api/v1/auth` route: method, path below the prefix (`{name}` matches one segment).
@@ -86,6 +88,8 @@ const ROUTES: &[Route] = &[
     route("GET", "/login/oidc", Op::OidcLogin),
     route("GET", "/callback", Op::Callback),
     route("POST", "/backchannel-logout", Op::BackchannelLogout),
+    route("GET", "/admin/users", Op::AdminUsers),
+    route("GET", "/admin/audit", Op::AdminAudit),
 ];
 
 /// The `(method, full path template)` of every `/api/v1/auth` route the layer answers, in
@@ -216,6 +220,8 @@ impl AuthService {
             Op::ResetPassword => api::reset_password(self, req, p, body).await,
             Op::ChangePassword => api::change_password(self, req, p, body).await,
             Op::Members => api::members(self, req, p, body).await,
+            Op::AdminUsers => api::admin_users(self, req, p, body).await,
+            Op::AdminAudit => api::admin_audit(self, req, p, body).await,
             Op::ChangeRole => api::change_role(self, req, p, body).await,
             Op::RemoveMember => api::remove_member(self, req, p, body).await,
             Op::MemberResetLink => api::member_reset_link(self, req, p, body).await,

@@ -122,17 +122,7 @@ impl TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let yaml = if yaml.contains("jwtSecret") || yaml.contains("basicAuth:") {
-            yaml.to_string()
-        } else {
-            format!("{yaml}\nbasicAuth:\n  jwtSecret: \"{SECRET}\"\n")
-        };
-        let options = LoadOptions::default()
-            .with_public_url(public_url.unwrap_or(&base).parse().expect("url"))
-            .with_database_url(db_url)
-            .with_extra_public_path("/health");
-        let config =
-            AuthConfig::from_yaml_with(&yaml, |_| None, &options).unwrap_or_else(|e| panic!("test config: {e}"));
+        let config = test_config(yaml, db_url, public_url.unwrap_or(&base));
         let stop = match adapter {
             Adapter::Axum => {
                 let auth = service(config, fault).await;
@@ -156,6 +146,12 @@ impl TestServer {
             }
         };
         Self { base, adapter, db_url: db_url.to_string(), stop }
+    }
+
+    /// What `auth-admin` builds on this server's store and `yaml` (the operator's service:
+    /// audit source `cli`, no background work).
+    pub async fn operator(&self, yaml: &str) -> AuthService {
+        AuthService::for_operator(test_config(yaml, &self.db_url, &self.base)).await.expect("operator service")
     }
 
     /// `base` + `path`.
@@ -318,6 +314,21 @@ pub struct Idp {
 pub const IDP_CLIENT_ID: &str = "test-client";
 /// Its secret.
 pub const IDP_CLIENT_SECRET: &str = "test-client-secret-0123456789";
+
+/// The config [`TestServer::start`] runs: `yaml` (bare model), plus the test `jwtSecret` unless
+/// it has a `basicAuth` section, on `db_url`, with `/health` public.
+pub fn test_config(yaml: &str, db_url: &str, public_url: &str) -> AuthConfig {
+    let yaml = if yaml.contains("jwtSecret") || yaml.contains("basicAuth:") {
+        yaml.to_string()
+    } else {
+        format!("{yaml}\nbasicAuth:\n  jwtSecret: \"{SECRET}\"\n")
+    };
+    let options = LoadOptions::default()
+        .with_public_url(public_url.parse().expect("url"))
+        .with_database_url(db_url)
+        .with_extra_public_path("/health");
+    AuthConfig::from_yaml_with(&yaml, |_| None, &options).unwrap_or_else(|e| panic!("test config: {e}"))
+}
 
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {

@@ -51,6 +51,8 @@ use crate::config::AuthConfig;
         super::oidc_login,
         super::callback,
         crate::api::backchannel_logout,
+        crate::api::admin_users,
+        crate::api::admin_audit,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),
     tags(
@@ -60,6 +62,7 @@ use crate::config::AuthConfig;
         (name = "organizations", description = "Members and invitations"),
         (name = "sign-in", description = "What a login screen needs, and OpenID Connect"),
         (name = "pages", description = "Assets of the built-in pages"),
+        (name = "admin", description = "Instance administration (instance admins)"),
         (name = "meta", description = "This description"),
     ),
 )]
