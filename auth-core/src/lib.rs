@@ -51,6 +51,7 @@ mod time;
 
 pub use config::AuthConfig;
 pub use error::{AuthError, ErrorBody, ErrorCode};
+pub use orgs::{CreatedInvitation, Delivery};
 pub use routes::api_routes;
 pub use secret::Secret;
 pub use service::{API_PREFIX, AuthService, StartupError};
