@@ -108,6 +108,7 @@ fn describe() {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LoginMethod {
     Password,
+    #[cfg_attr(not(feature = "oidc"), allow(dead_code))]
     Oidc,
 }
 
@@ -199,6 +200,7 @@ impl Drop for HashQueued {
 }
 
 /// Which IdP endpoint a request went to.
+#[cfg(feature = "oidc")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IdpEndpoint {
     Discovery,
@@ -207,6 +209,7 @@ pub(crate) enum IdpEndpoint {
     Userinfo,
 }
 
+#[cfg(feature = "oidc")]
 impl IdpEndpoint {
     fn as_str(self) -> &'static str {
         match self {
@@ -220,6 +223,7 @@ impl IdpEndpoint {
 
 /// One request to an IdP: its duration, and whether it failed (transport, size cap, or an
 /// error status). `provider` is the provider's configured id.
+#[cfg(feature = "oidc")]
 pub(crate) fn idp_request(provider: &std::sync::Arc<str>, endpoint: IdpEndpoint, took: Duration, failed: bool) {
     let provider = metrics::SharedString::from(std::sync::Arc::clone(provider));
     let endpoint = endpoint.as_str();
