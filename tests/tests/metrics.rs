@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use auth_tests::faulty::Switch;
-use auth_tests::{Adapter, COOKIE, PASSWORD, StatusCode, TestServer, both, free_port, json};
+use auth_tests::{Adapter, COOKIE, Idp, PASSWORD, StatusCode, TestServer, both, browser, free_port, json, walk};
 use serde_json::json;
 
 both!(
@@ -18,6 +18,8 @@ both!(
     store_errors_are_counted,
     metrics_on_their_own_address,
     metrics_never_name_users,
+    oidc_logins_and_idp_requests_are_counted,
+    idp_errors_are_counted,
 );
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -343,4 +345,74 @@ async fn metrics_never_name_users(a: Adapter) {
             assert!(outcome.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "an error code: {outcome}");
         }
     }
+}
+
+fn idp(m: &Scrape, name: &str, provider: &str, endpoint: &str) -> f64 {
+    m.get(name, &[("provider", provider), ("endpoint", endpoint)])
+}
+
+/// Waits (bounded) until the app has discovered the IdP.
+async fn wait_for_oidc(s: &TestServer) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while s.get("/api/v1/auth/login/oidc", None).await.status() != StatusCode::FOUND {
+        assert!(std::time::Instant::now() < deadline, "the app never discovered the IdP");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+async fn oidc_logins_and_idp_requests_are_counted(a: Adapter) {
+    let _serial = SERIAL.lock().await;
+    let port = free_port();
+    let s = TestServer::start(a, &format!("{ON_APP}{}", Idp::yaml(port))).await;
+    let idp_server = Idp::start(port, &s.base, "RS256");
+    wait_for_oidc(&s).await;
+    let before = scrape(&s).await;
+
+    idp_server.login_as("sub-1", "sso-user@example.com", true).await;
+    let start = s.url("/api/v1/auth/login/oidc?return_to=%2Fapi%2Fhello");
+    let w = walk(&browser(), &start, &s.base, &idp_server.issuer).await;
+    assert!(w.session.is_some(), "signed in through the IdP: {w:?}");
+    // A callback without a sign-in attempt behind it: refused before any token request.
+    let r = s.get("/api/v1/auth/callback?code=x&state=y", None).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let after = scrape(&s).await;
+    let delta = |f: &dyn Fn(&Scrape) -> f64| f(&after) - f(&before);
+    assert_eq!(delta(&|m| logins(m, "oidc", "success")), 1.0);
+    assert_eq!(delta(&|m| logins(m, "oidc", "invalid_request")), 1.0, "the forged callback");
+    assert_eq!(delta(&|m| m.sum("auth_logins_total")), 2.0);
+    let token = |m: &Scrape| idp(m, "auth_idp_request_duration_seconds_count", "default", "token");
+    assert_eq!(delta(&token), 1.0, "one token request: the forged callback made none");
+    assert_eq!(delta(&|m| idp(m, "auth_idp_request_errors_total", "default", "token")), 0.0);
+    // Discovery and the keys were fetched before `before` (the app found the IdP).
+    for endpoint in ["discovery", "jwks"] {
+        assert!(idp(&after, "auth_idp_request_duration_seconds_count", "default", endpoint) >= 1.0, "{endpoint}");
+    }
+    assert_eq!(after.types.get("auth_idp_request_duration_seconds").map(String::as_str), Some("histogram"));
+}
+
+async fn idp_errors_are_counted(a: Adapter) {
+    let _serial = SERIAL.lock().await;
+    // Nothing listens on the provider's port: discovery fails, the app runs on.
+    let port = free_port();
+    let yaml = format!(
+        "{ON_APP}oidc:\n  providers:\n    - id: down\n      clientId: c\n      clientSecret: s\n      \
+         discoveryUrl: http://127.0.0.1:{port}/.well-known/openid-configuration\n"
+    );
+    let s = TestServer::start(a, &yaml).await;
+    let errors = |m: &Scrape| idp(m, "auth_idp_request_errors_total", "down", "discovery");
+    let before = errors(&scrape(&s).await);
+    // Each /login/oidc while the IdP is down may retry discovery (at most every 2 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    let after = loop {
+        assert_eq!(s.get("/api/v1/auth/login/oidc", None).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let now = scrape(&s).await;
+        if errors(&now) > before || std::time::Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert!(errors(&after) > before, "a failed discovery is an IdP error");
+    assert!(idp(&after, "auth_idp_request_duration_seconds_count", "down", "discovery") >= errors(&after));
+    assert_eq!(idp(&after, "auth_idp_request_errors_total", "down", "token"), 0.0);
 }
