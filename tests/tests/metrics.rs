@@ -416,3 +416,21 @@ async fn idp_errors_are_counted(a: Adapter) {
     assert!(idp(&after, "auth_idp_request_duration_seconds_count", "down", "discovery") >= errors(&after));
     assert_eq!(idp(&after, "auth_idp_request_errors_total", "down", "token"), 0.0);
 }
+
+/// A `metrics.listen` address that cannot be bound stops the start, naming the key (no adapter
+/// is involved: the service refuses to start).
+#[tokio::test]
+async fn a_busy_metrics_address_is_a_startup_error() {
+    let _serial = SERIAL.lock().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let yaml = format!(
+        "database:\n  url: \"{}\"\nbasicAuth:\n  jwtSecret: \"{}\"\nmetrics:\n  path: /metrics\n  listen: \"{addr}\"\n",
+        auth_tests::fresh_sqlite(),
+        auth_tests::SECRET
+    );
+    let config = auth_core::AuthConfig::from_yaml(&yaml, |_| None).expect("valid config");
+    let err = auth_core::AuthService::new(config).await.expect_err("the address is taken");
+    let msg = err.to_string();
+    assert!(msg.contains("metrics.listen") && msg.contains(&addr.to_string()), "{msg}");
+}
