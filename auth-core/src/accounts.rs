@@ -83,8 +83,23 @@ impl AuthService {
         Ok((session, vec![org]))
     }
 
-    /// `POST /login`: constant-shape answer for unknown email and wrong password.
+    /// `POST /login`: constant-shape answer for unknown email and wrong password. Counted in
+    /// `auth_logins_total{method="password"}` by its outcome.
     pub(crate) async fn login(
+        &self,
+        req: &RequestView<'_>,
+        email: &str,
+        password: &str,
+    ) -> Result<IssuedSession, AuthError> {
+        let result = self.password_login(req, email, password).await;
+        crate::telemetry::login(crate::telemetry::LoginMethod::Password, crate::error::outcome(&result));
+        if let Ok(session) = &result {
+            tracing::Span::current().record("enduser.id", session.user.id.as_str());
+        }
+        result
+    }
+
+    async fn password_login(
         &self,
         req: &RequestView<'_>,
         email: &str,
@@ -112,6 +127,7 @@ impl AuthService {
             let local = attempt.fail();
             let everywhere = self.inner.throttle.shared_fail(&*self.inner.store, &shared).await?;
             if let Some(lock) = local.max(everywhere) {
+                crate::telemetry::lockout();
                 self.audit("login_locked").warning().field("lock_secs", lock.as_secs()).record().await;
             }
             return Err(AuthError::InvalidCredentials);

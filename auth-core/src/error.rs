@@ -244,16 +244,23 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The `outcome` of a sign-in for metrics and spans: `success`, or the error code answered.
+pub(crate) fn outcome<T>(result: &Result<T, AuthError>) -> &'static str {
+    result.as_ref().map_or_else(AuthError::code, |_| "success")
+}
+
 impl From<crate::store::StoreError> for AuthError {
     fn from(err: crate::store::StoreError) -> Self {
         match err {
             crate::store::StoreError::Conflict(what) => Self::Conflict(what),
             crate::store::StoreError::NotFound => Self::NotFound("not found".into()),
             crate::store::StoreError::Unavailable(e) => {
+                crate::telemetry::store_error(crate::telemetry::StoreErrorKind::Unavailable);
                 tracing::error!(error = %e, "store unavailable");
                 Self::Unavailable
             }
             crate::store::StoreError::Corrupt(e) => {
+                crate::telemetry::store_error(crate::telemetry::StoreErrorKind::Corrupt);
                 tracing::error!(error = %e, "the store holds data this version cannot read");
                 Self::Unavailable
             }

@@ -46,6 +46,7 @@ pub mod secret;
 mod service;
 pub mod session;
 pub mod store;
+mod telemetry;
 pub mod throttle;
 mod time;
 

@@ -221,7 +221,9 @@ impl PasswordHasher {
         work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
     ) -> Result<T, AuthError> {
         let inner = Arc::clone(&self.inner);
+        let queued = crate::telemetry::HashQueued::enter();
         let permit = inner.permits.acquire().await.map_err(|_| AuthError::Unavailable)?;
+        drop(queued);
         let result = tokio::task::spawn_blocking(work).await.map_err(|_| AuthError::Unavailable)?;
         drop(permit);
         result

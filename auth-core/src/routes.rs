@@ -156,6 +156,9 @@ fn resolve<'a>(method: &str, rest: &'a str) -> Resolved<'a> {
 impl AuthService {
     /// Which part of the stack answers `path`.
     pub fn classify(&self, path: &str) -> RouteKind {
+        if self.metrics_on_app() == Some(path) {
+            return RouteKind::Auth;
+        }
         if path == API_PREFIX || path.starts_with("/api/v1/auth/") {
             return RouteKind::Auth;
         }
@@ -171,15 +174,63 @@ impl AuthService {
 
     /// Answers an auth route or built-in page. `body` is the request body, already capped by the
     /// adapter at `maxBodyBytes`. Never panics; errors become JSON (or HTML for pages).
+    ///
+    /// Each call is one `auth.request` span with OpenTelemetry's HTTP server attribute names
+    /// (`http.request.method`, `url.path`, `http.route`, `http.response.status_code`) and
+    /// `auth.outcome`/`enduser.id` where a sign-in or a session decides them. Paths with a
+    /// parameter (some are tokens) are recorded as their template; the query never is.
     pub async fn handle(&self, req: &RequestView<'_>, body: &[u8]) -> AuthResponse {
+        use tracing::Instrument as _;
+        let span = tracing::info_span!(
+            "auth.request",
+            otel.kind = "server",
+            http.request.method = req.method,
+            url.path = tracing::field::Empty,
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            auth.outcome = tracing::field::Empty,
+            enduser.id = tracing::field::Empty,
+        );
+        let response = self.answer(req, body).instrument(span.clone()).await;
+        span.record("http.response.status_code", response.status);
+        response
+    }
+
+    async fn answer(&self, req: &RequestView<'_>, body: &[u8]) -> AuthResponse {
         self.note_peer(req);
+        if self.metrics_on_app() == Some(req.path) {
+            record_route(req.path, req.path);
+            return self.metrics_response(req);
+        }
         if body.len() > self.config().max_body_bytes {
             return AuthResponse::error(&AuthError::PayloadTooLarge);
         }
         if let Some(rest) = req.path.strip_prefix(API_PREFIX) {
             return self.api_route(req, rest, body).await.unwrap_or_else(|e| AuthResponse::error(&e));
         }
+        if req.path.starts_with("/invitations/") {
+            record_route("/invitations/{token}", "/invitations/{token}");
+        } else {
+            record_route(req.path, req.path);
+        }
         crate::pages::handle(self, req, body).await
+    }
+
+    /// `GET metrics.path` on the app's port: the Prometheus text, public (it holds no secret,
+    /// no email, no id).
+    fn metrics_response(&self, req: &RequestView<'_>) -> AuthResponse {
+        if !matches!(req.method, "GET" | "HEAD") {
+            let method: String = req.method.chars().take(16).collect();
+            return AuthResponse::error(&AuthError::MethodNotAllowed(method)).with_header("allow", "GET, HEAD".into());
+        }
+        AuthResponse {
+            status: 200,
+            headers: vec![
+                ("content-type", crate::telemetry::CONTENT_TYPE.into()),
+                ("cache-control", "no-store".into()),
+            ],
+            body: self.render_metrics().unwrap_or_default().into_bytes(),
+        }
     }
 
     /// One `/api/v1/auth` request: CSRF, the table, the handler.
@@ -189,7 +240,13 @@ impl AuthService {
             self.check_csrf(req)?;
         }
         let (op, p) = match resolve(req.method, rest) {
-            Resolved::Found(op, p) => (op, p),
+            Resolved::Found(op, p) => {
+                if let Some(r) = ROUTES.iter().find(|r| r.op == op) {
+                    let route = format!("{API_PREFIX}{}", r.path);
+                    record_route(if p.is_empty() { req.path } else { &route }, &route);
+                }
+                (op, p)
+            }
             Resolved::WrongMethod(allowed) => {
                 let method: String = req.method.chars().take(16).collect();
                 return Ok(
@@ -254,6 +311,13 @@ impl AuthService {
     pub fn openapi_json(&self) -> &[u8] {
         self.inner.openapi.get_or_init(|| openapi::document(self.config()))
     }
+}
+
+/// Records `url.path` and `http.route` on the current (`auth.request`) span.
+fn record_route(path: &str, route: &str) {
+    let span = tracing::Span::current();
+    span.record("url.path", path);
+    span.record("http.route", route);
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/openapi.json", tag = "meta",

@@ -100,6 +100,46 @@ pub(crate) struct Inner {
     pub(crate) peer_warned: std::sync::atomic::AtomicBool,
     /// Whether the "forwarding headers but no trusted proxy" warning was logged.
     pub(crate) forwarded_warned: std::sync::atomic::AtomicBool,
+    /// The Prometheus endpoint, when `metrics.path` is set.
+    pub(crate) metrics: Option<MetricsEndpoint>,
+}
+
+/// The Prometheus endpoint of a service with `metrics.path` (see [`crate::telemetry`]).
+pub(crate) struct MetricsEndpoint {
+    /// The process's recorder.
+    pub(crate) handle: metrics_exporter_prometheus::PrometheusHandle,
+    /// `metrics.path`.
+    pub(crate) path: String,
+    /// Served by the layer on the app's port (no `metrics.listen`).
+    pub(crate) on_app: bool,
+    /// Stops the `metrics.listen` server when the service is dropped.
+    _stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl MetricsEndpoint {
+    /// Installs (or reuses) the recorder and, with `metrics.listen`, starts its own server.
+    async fn start(config: &crate::config::MetricsConfig) -> Result<Option<Self>, StartupError> {
+        let Some(path) = &config.path else { return Ok(None) };
+        let handle = crate::telemetry::install().map_err(StartupError::Config)?;
+        let stop = match config.listen {
+            Some(addr) => {
+                let listener = crate::telemetry::bind(addr).await.map_err(StartupError::Config)?;
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                tokio::spawn(crate::telemetry::serve(listener, path.clone(), handle.clone(), rx));
+                tracing::info!(%addr, path = %path, "Prometheus metrics served on their own address");
+                Some(tx)
+            }
+            None => {
+                tracing::info!(
+                    path = %path,
+                    "Prometheus metrics served on the app's port without a session; prefer metrics.listen \
+                     (a separate address) or block the path at the proxy"
+                );
+                None
+            }
+        };
+        Ok(Some(Self { handle, path: path.clone(), on_app: stop.is_none(), _stop: stop }))
+    }
 }
 
 /// The authentication service shared by both adapters.
@@ -174,7 +214,9 @@ impl AuthService {
             oidc.warm_up();
             Some(oidc)
         };
+        let metrics = MetricsEndpoint::start(&config.metrics).await?;
         let inner = Inner {
+            metrics,
             oidc,
             mailer,
             cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
@@ -309,26 +351,51 @@ impl AuthService {
     /// The guard without any I/O: answers from the per-instance cache when it can (a token
     /// verified before, a session validated within `revalidateAfter`); otherwise
     /// [`Cached::CallGuard`].
+    ///
+    /// A decision made here is counted (`auth_guard_decisions_total`, and a cache hit when a
+    /// token was presented) and leaves one `auth.guard` span; [`Cached::CallGuard`] is counted
+    /// as a cache miss and leaves the span to [`AuthService::guard`].
     pub fn guard_cached(&self, req: &RequestView<'_>, kind: RouteKind) -> Cached {
+        let (cached, presented) = self.guard_from_cache(req, kind);
+        if presented {
+            crate::telemetry::session_cache(matches!(cached, Cached::Decided(_)));
+        }
+        if let Cached::Decided(outcome) = &cached {
+            let span = guard_span(req);
+            note_guard(&span, outcome);
+        }
+        cached
+    }
+
+    fn guard_from_cache(&self, req: &RequestView<'_>, kind: RouteKind) -> (Cached, bool) {
         let (token, carrier) = self.presented(req);
         let Some(token) = token else {
-            return Cached::Decided(self.deny(req, kind, false));
+            return (Cached::Decided(self.deny(req, kind, false)), false);
         };
-        let Some(entry) = self.inner.cache.token(token) else { return Cached::CallGuard };
+        let Some(entry) = self.inner.cache.token(token) else { return (Cached::CallGuard, true) };
         let now = now();
         if entry.exp < now {
-            return Cached::Decided(self.deny(req, kind, carrier == Carrier::Cookie));
+            return (Cached::Decided(self.deny(req, kind, carrier == Carrier::Cookie)), true);
         }
-        let Some(state) = self.inner.cache.session(&entry.sid) else { return Cached::CallGuard };
+        let Some(state) = self.inner.cache.session(&entry.sid) else { return (Cached::CallGuard, true) };
         if !self.inner.cache.fresh(&state) {
-            return Cached::CallGuard;
+            return (Cached::CallGuard, true);
         }
-        Cached::Decided(self.decide(req, kind, carrier, &entry, &state, now))
+        (Cached::Decided(self.decide(req, kind, carrier, &entry, &state, now)), true)
     }
 
     /// The guard: verifies the session (cookie or bearer), re-validating it against the store
     /// when `revalidateAfter` has passed. Fails closed (503) when the store is unreachable.
+    /// Counted and traced like [`AuthService::guard_cached`] (one `auth.guard` span).
     pub async fn guard(&self, req: &RequestView<'_>, kind: RouteKind) -> GuardOutcome {
+        use tracing::Instrument as _;
+        let span = guard_span(req);
+        let outcome = self.guard_with_store(req, kind).instrument(span.clone()).await;
+        note_guard(&span, &outcome);
+        outcome
+    }
+
+    async fn guard_with_store(&self, req: &RequestView<'_>, kind: RouteKind) -> GuardOutcome {
         self.note_peer(req);
         let (token, carrier) = self.presented(req);
         let Some(token) = token else {
@@ -357,7 +424,10 @@ impl AuthService {
             return Ok(None);
         };
         match &*self.session_state(&entry).await? {
-            SessionState::Active { user, .. } => Ok(Some((user.clone(), carrier))),
+            SessionState::Active { user, .. } => {
+                tracing::Span::current().record("enduser.id", user.id.as_str());
+                Ok(Some((user.clone(), carrier)))
+            }
             SessionState::Revoked => Ok(None),
         }
     }
@@ -551,6 +621,57 @@ impl AuthService {
             }
         }
         Some(last)
+    }
+}
+
+/// The span of one guard decision: OpenTelemetry's HTTP server attribute names (the query is
+/// never recorded: it may hold a token). At `DEBUG`, as tower-http's `TraceLayer` makes its
+/// request spans: the guard is every request's hot path, and a subscriber at `INFO` then pays
+/// nothing for it (a disabled callsite).
+fn guard_span(req: &RequestView<'_>) -> tracing::Span {
+    tracing::debug_span!(
+        "auth.guard",
+        otel.kind = "server",
+        http.request.method = req.method,
+        url.path = req.path,
+        http.response.status_code = tracing::field::Empty,
+        auth.outcome = tracing::field::Empty,
+        enduser.id = tracing::field::Empty,
+    )
+}
+
+/// Counts a guard decision and records it (and the user, or the answer's status) on `span`.
+fn note_guard(span: &tracing::Span, outcome: &GuardOutcome) {
+    use crate::telemetry::GuardDecision;
+    let decision = match outcome {
+        GuardOutcome::Allow { user: Some(user), .. } => {
+            span.record("enduser.id", user.id.as_str());
+            GuardDecision::Allowed
+        }
+        GuardOutcome::Allow { user: None, .. } => GuardDecision::Anonymous,
+        GuardOutcome::Respond(r) => {
+            span.record("http.response.status_code", r.status);
+            match r.status {
+                303 => GuardDecision::Redirected,
+                403 => GuardDecision::CsrfRejected,
+                503 => GuardDecision::Unavailable,
+                _ => GuardDecision::Unauthenticated,
+            }
+        }
+    };
+    span.record("auth.outcome", decision.as_str());
+    crate::telemetry::guard(decision);
+}
+
+impl AuthService {
+    /// `metrics.path`, when the layer answers it on the app's port (no `metrics.listen`).
+    pub(crate) fn metrics_on_app(&self) -> Option<&str> {
+        self.inner.metrics.as_ref().filter(|m| m.on_app).map(|m| m.path.as_str())
+    }
+
+    /// The Prometheus text of the process's recorder, when `metrics.path` is set.
+    pub(crate) fn render_metrics(&self) -> Option<String> {
+        self.inner.metrics.as_ref().map(|m| m.handle.render())
     }
 }
 

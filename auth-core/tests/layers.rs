@@ -16,6 +16,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("store::postgres", 0),
     ("store::sql", 0),
     ("store::conformance", 0),
+    // The metrics facade's instrumentation points and the Prometheus endpoint.
+    ("telemetry", 0),
     ("error", 1),
     ("http", 2),
     ("config", 2),

@@ -57,6 +57,8 @@ use crate::secret::Secret;
 
 pub use duration::parse_duration;
 pub use load::{LoadOptions, unknown_keys};
+#[cfg(test)]
+pub(crate) use validate::RESERVED_PAGES;
 #[cfg(feature = "oidc")]
 pub(crate) use validate::is_tenant_id;
 pub use validate::{is_loopback_host, normalize_discovery_url};
@@ -524,6 +526,29 @@ impl Default for ApiConfig {
     }
 }
 
+/// Prometheus metrics (`metrics.*`), off by default. See the README's "Operating" section.
+///
+/// ```
+/// use auth_core::AuthConfig;
+///
+/// let yaml = "metrics:\n  path: /metrics\n  listen: 127.0.0.1:9464\n";
+/// let config = AuthConfig::from_yaml(yaml, |_| None).expect("valid");
+/// assert_eq!(config.metrics.path.as_deref(), Some("/metrics"));
+/// assert_eq!(config.metrics.listen, Some("127.0.0.1:9464".parse().expect("address")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricsConfig {
+    /// Where the Prometheus text is served (`GET`, no session needed), e.g. `/metrics`: a path
+    /// starting with `/` that is neither an auth route (`/api/v1/auth/...`) nor a built-in
+    /// page. Without [`listen`](Self::listen), the layer answers it on the app's own port.
+    /// Defaults to none: metrics are off.
+    pub path: Option<String>,
+    /// A separate address (`127.0.0.1:9464`) on which a small server of its own answers `path`
+    /// (recommended: keep metrics off the public port); the app's port then treats `path` as
+    /// an ordinary guarded path. Requires `path`. Defaults to none.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
 /// The validated configuration shared by both adapters.
 ///
 /// Load it from a file ([`AuthConfig::load`], [`AuthConfig::load_with`]) or build it in code
@@ -572,6 +597,8 @@ pub struct AuthConfig {
     pub ui: UiConfig,
     /// The JSON API.
     pub api: ApiConfig,
+    /// Prometheus metrics. Defaults to off.
+    pub metrics: MetricsConfig,
     /// Proxies whose `X-Forwarded-For` is believed. Defaults to none.
     pub trusted_proxies: Vec<IpNet>,
     /// Login throttling.
@@ -604,6 +631,7 @@ impl Default for AuthConfig {
             public_paths: Vec::new(),
             ui: UiConfig::default(),
             api: ApiConfig::default(),
+            metrics: MetricsConfig::default(),
             trusted_proxies: Vec::new(),
             throttle: ThrottleConfig::default(),
             max_body_bytes: 64 * 1024,
@@ -789,6 +817,8 @@ mod tests {
             ("ui.logoUrl", vec![Want::Nothing]),
             ("ui.accentColor", vec![Want::text(&ui.accent_color)]),
             ("api.openapi", vec![Want::text(c.api.openapi)]),
+            ("metrics.path", vec![Want::Nothing]),
+            ("metrics.listen", vec![Want::Nothing]),
             ("invitations.expiresIn", vec![Want::Duration(c.invitation_ttl)]),
             ("invitations.maxPerHour", vec![Want::text(c.invitations_per_hour)]),
             ("audit.retention", vec![Want::Duration(c.audit_retention)]),
@@ -817,6 +847,8 @@ mod tests {
         assert!(ui.logo_url.is_none() && b.valid_email_domain.is_none(), "stated as none");
         assert!(provider.profile.is_none() && provider.role_mapping.is_none() && provider.domains.is_empty());
         assert!(provider.tenants.is_empty(), "stated as none");
+        assert_eq!(c.metrics, MetricsConfig::default(), "metrics are off by default");
+        assert!(c.metrics.path.is_none() && c.metrics.listen.is_none(), "stated as none");
         assert!(c.previous_jwt_secrets.is_empty() && c.public_paths.is_empty() && c.trusted_proxies.is_empty());
         let mut wrong = Vec::new();
         for (key, wants) in &rows {

@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub(crate) public_paths: Option<Vec<String>>,
     pub(crate) ui: Option<RawUi>,
     pub(crate) api: Option<RawApi>,
+    pub(crate) metrics: Option<RawMetrics>,
     pub(crate) trusted_proxies: Option<Vec<String>>,
     pub(crate) login_throttle: Option<RawThrottle>,
     pub(crate) max_body_bytes: Option<usize>,
@@ -232,6 +233,14 @@ pub(crate) struct RawUi {
 pub(crate) struct RawApi {
     #[serde(default, deserialize_with = "flex_bool")]
     pub(crate) openapi: Option<bool>,
+}
+
+/// `metrics.*`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawMetrics {
+    pub(crate) path: Option<String>,
+    pub(crate) listen: Option<String>,
 }
 
 /// The environment variables the model reads (`env` wins over the file). Read in `load.rs`.

@@ -15,8 +15,8 @@ use super::load::LoadOptions;
 use super::raw::{RawBasicAuth, RawConfig, RawEnv, RawOidcProvider, parse_bool};
 use super::{
     Argon2Params, AuthConfig, BasicAuthConfig, ConfigError, ConfigErrors, DISCOVERY_SUFFIX, JwtSecretSource,
-    K8S_SECRET_KEY, MIN_SECRET_BYTES, OidcProviderConfig, Profile, RoleMapping, SessionConfig, SmtpConfig,
-    SmtpSecurity, ThrottleConfig, UiConfig,
+    K8S_SECRET_KEY, MIN_SECRET_BYTES, MetricsConfig, OidcProviderConfig, Profile, RoleMapping, SessionConfig,
+    SmtpConfig, SmtpSecurity, ThrottleConfig, UiConfig,
 };
 use crate::secret::Secret;
 
@@ -212,6 +212,18 @@ pub(super) fn build(
     if let Some(ra) = raw.api {
         set(&mut c.api.openapi, ra.openapi);
     }
+    if let Some(rm) = raw.metrics {
+        c.metrics.path = rm.path;
+        if let Some(listen) = rm.listen {
+            match listen.trim().parse::<std::net::SocketAddr>() {
+                Ok(addr) => c.metrics.listen = Some(addr),
+                Err(_) => e.at(
+                    "metrics.listen",
+                    format!("{listen:?} is not a socket address: write an IP and a port, like 127.0.0.1:9464"),
+                ),
+            }
+        }
+    }
     set(&mut c.max_body_bytes, raw.max_body_bytes);
     if let Some(a) = raw.audit {
         set(&mut c.audit_retention, a.retention.map(|d| d.0));
@@ -405,6 +417,7 @@ fn check(c: &AuthConfig, o: &Origins, e: &mut Errors) {
         }
     }
     check_ui(&c.ui, e);
+    check_metrics(&c.metrics, e);
     check_throttle(&c.throttle, e);
     in_range(e, "maxBodyBytes", c.max_body_bytes, 4096, Some(1 << 20));
     if !(Duration::from_secs(86_400)..=Duration::from_secs(3650 * 86_400)).contains(&c.audit_retention) {
@@ -611,6 +624,49 @@ fn check_ui(ui: &UiConfig, e: &mut Errors) {
     }
 }
 
+/// The built-in pages a `metrics.path` may not take over (`pages::PAGES`, held equal by a test
+/// there; `config` sits below `pages` and cannot read its list), plus the page prefixes.
+pub(crate) const RESERVED_PAGES: &[&str] = &[
+    "/login",
+    "/logout",
+    "/signup",
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
+    "/settings/personal",
+    "/settings/organization",
+];
+
+/// Why `path` cannot be `metrics.path`, if it cannot.
+fn metrics_path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') || path.starts_with("//") {
+        return Some(format!("{path:?} must be a path starting with a single '/', like /metrics"));
+    }
+    if path.len() > 200 || path.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '%')) {
+        return Some(format!(
+            "{path:?} must be a plain path (no query, fragment, escapes or spaces; at most 200 bytes)"
+        ));
+    }
+    let auth = crate::http::API_PREFIX;
+    if path == auth || path.starts_with(&format!("{auth}/")) {
+        return Some(format!("{path:?} is inside the auth routes ({auth}/...): choose another path, like /metrics"));
+    }
+    let page_prefix = ["/settings/", "/invitations/"].iter().any(|p| path.starts_with(p));
+    if RESERVED_PAGES.contains(&path) || page_prefix {
+        return Some(format!("{path:?} is a built-in page: choose another path, like /metrics"));
+    }
+    None
+}
+
+fn check_metrics(m: &MetricsConfig, e: &mut Errors) {
+    if let Some(problem) = m.path.as_deref().and_then(metrics_path_problem) {
+        e.at("metrics.path", problem);
+    }
+    if m.listen.is_some() && m.path.is_none() {
+        e.at("metrics.listen", "needs metrics.path: the path served on that address, like /metrics");
+    }
+}
+
 fn check_throttle(t: &ThrottleConfig, e: &mut Errors) {
     in_range(e, "loginThrottle.maxFailuresPerAccount", t.max_failures_per_account, 1, None);
     in_range(e, "loginThrottle.maxFailuresPerClient", t.max_failures_per_client, 1, None);
@@ -722,6 +778,53 @@ mod tests {
         assert!(!load("api:\n  openapi: \"false\"\n", &[]).expect("loads").api.openapi);
         let errs = load("api:\n  openapi: sometimes\n", &[]).expect_err("refused");
         assert_eq!(paths(&errs), ["api.openapi"], "{errs:?}");
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_their_keys_are_checked() {
+        let c = load("{}", &[]).expect("loads");
+        assert_eq!(c.metrics, MetricsConfig::default());
+        let c = load("metrics:\n  path: /metrics\n", &[]).expect("loads");
+        assert_eq!((c.metrics.path.as_deref(), c.metrics.listen), (Some("/metrics"), None));
+        let c = load("metrics:\n  path: /internal/metrics\n  listen: \"[::1]:9464\"\n", &[]).expect("loads");
+        assert_eq!(c.metrics.listen, Some("[::1]:9464".parse().expect("address")));
+
+        // Every problem at once, each with its path.
+        let errs = load("metrics:\n  path: metrics\n  listen: localhost\n", &[]).expect_err("refused");
+        assert_eq!(paths(&errs), ["metrics.listen", "metrics.path"], "{errs:?}");
+        assert!(errs.0[0].message.contains("\"localhost\"") && errs.0[0].message.contains("127.0.0.1:9464"));
+        let errs = load("metrics:\n  listen: 127.0.0.1:9464\n", &[]).expect_err("refused");
+        assert_eq!(paths(&errs), ["metrics.listen"], "{errs:?}");
+        assert!(errs.0[0].message.contains("needs metrics.path"), "{errs:?}");
+        let errs = load("backend:\n  config:\n    metrics:\n      path: /login\n", &[]).expect_err("refused");
+        assert_eq!(paths(&errs), ["backend.config.metrics.path"], "{errs:?}");
+
+        for bad in [
+            "",
+            "//evil.example/metrics",
+            "/metrics?x=1",
+            "/metrics#top",
+            "/me trics",
+            "/api/v1/auth",
+            "/api/v1/auth/metrics",
+            "/login",
+            "/settings/personal",
+            "/settings/metrics",
+            "/invitations/metrics",
+        ] {
+            let errs = load(&format!("metrics:\n  path: \"{bad}\"\n"), &[]).expect_err(bad);
+            assert_eq!(paths(&errs), ["metrics.path"], "{bad}: {errs:?}");
+        }
+        for good in ["/metrics", "/api/v1/metrics", "/api/v1/authx", "/loginmetrics", "/_/prometheus"] {
+            assert!(load(&format!("metrics:\n  path: \"{good}\"\n"), &[]).is_ok(), "{good}");
+        }
+
+        // Code first: the same rules and paths.
+        let mut c = AuthConfig::default();
+        c.metrics.path = Some("/api/v1/auth/metrics".into());
+        assert_eq!(paths(&c.validate().expect_err("refused")), ["metrics.path"]);
+        c.metrics = MetricsConfig { path: None, listen: Some("127.0.0.1:9464".parse().expect("address")) };
+        assert_eq!(paths(&c.validate().expect_err("refused")), ["metrics.listen"]);
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
 
 use crate::config::OidcProviderConfig;
+pub(crate) use crate::telemetry::IdpEndpoint;
 
 /// Largest response accepted from an IdP (discovery, JWKS, token, UserInfo).
 pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -21,10 +23,12 @@ pub(crate) enum IdpHttpError {
     TooLarge,
 }
 
-/// A capped, non-redirecting client for one provider.
+/// A capped, non-redirecting client for one provider. Every request is measured
+/// (`auth_idp_request_duration_seconds`, `auth_idp_request_errors_total`) under the provider's id.
 #[derive(Clone)]
 pub(crate) struct IdpHttp {
     client: reqwest::Client,
+    provider: Arc<str>,
 }
 
 impl IdpHttp {
@@ -52,17 +56,36 @@ impl IdpHttp {
             builder = builder.danger_accept_invalid_certs(true);
         }
         let client = builder.build().map_err(|e| format!("cannot build the OIDC HTTP client: {e}"))?;
-        Ok(Self { client })
+        Ok(Self { client, provider: Arc::from(cfg.id.as_str()) })
     }
 
-    /// A GET, body capped.
-    pub(crate) async fn get(&self, url: &str) -> Result<Fetched, IdpHttpError> {
-        self.fetch(url, None).await
+    /// A GET of `endpoint`, body capped.
+    pub(crate) async fn get(&self, url: &str, endpoint: IdpEndpoint) -> Result<Fetched, IdpHttpError> {
+        self.measured(endpoint, self.fetch(url, None)).await
     }
 
-    /// A GET with `Authorization: Bearer`, body capped.
-    pub(crate) async fn get_bearer(&self, url: &str, token: &str) -> Result<Fetched, IdpHttpError> {
-        self.fetch(url, Some(token)).await
+    /// A GET of `endpoint` with `Authorization: Bearer`, body capped.
+    pub(crate) async fn get_bearer(
+        &self,
+        url: &str,
+        token: &str,
+        endpoint: IdpEndpoint,
+    ) -> Result<Fetched, IdpHttpError> {
+        self.measured(endpoint, self.fetch(url, Some(token))).await
+    }
+
+    /// Runs one request to `endpoint` and records its duration, and an error when it failed or
+    /// the IdP answered with a status outside 2xx.
+    async fn measured(
+        &self,
+        endpoint: IdpEndpoint,
+        request: impl Future<Output = Result<Fetched, IdpHttpError>>,
+    ) -> Result<Fetched, IdpHttpError> {
+        let started = Instant::now();
+        let result = request.await;
+        let failed = result.as_ref().map_or(true, |f| !(200..300).contains(&f.status));
+        crate::telemetry::idp_request(&self.provider, endpoint, started.elapsed(), failed);
+        result
     }
 
     async fn fetch(&self, url: &str, bearer: Option<&str>) -> Result<Fetched, IdpHttpError> {
@@ -121,24 +144,37 @@ impl<'c> AsyncHttpClient<'c> for IdpHttp {
     type Error = IdpHttpError;
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
 
+    /// openidconnect's own requests: the token request (POST) and UserInfo (GET).
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let resp = self
-                .client
-                .request(parts.method, parts.uri.to_string())
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await
-                .map_err(describe)?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let body = read_capped(resp).await?;
-            let mut out = http::Response::new(body);
-            *out.status_mut() = status;
-            *out.headers_mut() = headers;
-            Ok(out)
+            let endpoint =
+                if request.method() == http::Method::POST { IdpEndpoint::Token } else { IdpEndpoint::Userinfo };
+            let started = Instant::now();
+            let result = self.send(request).await;
+            let failed = result.as_ref().map_or(true, |r| !r.status().is_success());
+            crate::telemetry::idp_request(&self.provider, endpoint, started.elapsed(), failed);
+            result
         })
+    }
+}
+
+impl IdpHttp {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, IdpHttpError> {
+        let (parts, body) = request.into_parts();
+        let resp = self
+            .client
+            .request(parts.method, parts.uri.to_string())
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = read_capped(resp).await?;
+        let mut out = http::Response::new(body);
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        Ok(out)
     }
 }

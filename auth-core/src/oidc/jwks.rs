@@ -215,7 +215,7 @@ impl Jwks {
 
 async fn fetch(http: &IdpHttp, uri: &str) -> Result<Keys, AuthError> {
     let got = http
-        .get(uri)
+        .get(uri, super::http::IdpEndpoint::Jwks)
         .await
         .map_err(|e| unavailable_because("the identity provider's keys (JWKS) could not be fetched", e))?;
     if got.status != 200 {

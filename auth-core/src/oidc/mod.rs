@@ -254,7 +254,7 @@ impl Provider {
 
     async fn discover(&self) -> Result<Discovered, AuthError> {
         let url = self.cfg.discovery_url.as_str();
-        let got = self.http.get(url).await.map_err(|e| {
+        let got = self.http.get(url, self::http::IdpEndpoint::Discovery).await.map_err(|e| {
             unavailable_because(
                 "discovery failed: the identity provider could not be reached",
                 format!("{}: {e}", self.cfg.id),
@@ -521,7 +521,11 @@ impl Provider {
             tracing::warn!(provider = %self.cfg.id, error = %e, "UserInfo request failed");
             AuthError::IdpBadResponse("the UserInfo request failed".into())
         };
-        let got = self.http.get_bearer(url.as_str(), access_token).await.map_err(|e| failed(&e))?;
+        let got = self
+            .http
+            .get_bearer(url.as_str(), access_token, self::http::IdpEndpoint::Userinfo)
+            .await
+            .map_err(|e| failed(&e))?;
         if got.status != 200 {
             return Err(failed(&got.status));
         }

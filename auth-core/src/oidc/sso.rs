@@ -51,7 +51,14 @@ impl AuthService {
     }
 
     /// `GET /callback`: every check, then sign-in; the flow cookie is cleared whatever happens.
+    /// The IdP's redirect back; counted in `auth_logins_total{method="oidc"}` by its outcome.
     pub(crate) async fn oidc_callback(&self, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
+        let result = self.finish_oidc_login(req).await;
+        crate::telemetry::login(crate::telemetry::LoginMethod::Oidc, crate::error::outcome(&result));
+        result
+    }
+
+    async fn finish_oidc_login(&self, req: &RequestView<'_>) -> Result<AuthResponse, AuthError> {
         let oidc = self.inner.oidc.as_ref().ok_or_else(oidc_off)?;
         if let Some(error) = req.query_param("error") {
             let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
@@ -81,6 +88,7 @@ impl AuthService {
             req.query_param("code").filter(|c| !c.is_empty()).ok_or_else(|| AuthError::invalid("code", "missing"))?;
         let identity = provider.finish(&code, &flow).await?;
         let session = self.oidc_sign_in(req, identity, provider.cfg.role_mapping.as_ref(), flow.i.as_deref()).await?;
+        tracing::Span::current().record("enduser.id", session.user.id.as_str());
         Ok(AuthResponse::redirect(302, &flow.r).with_header("set-cookie", session.cookie))
     }
 

@@ -429,3 +429,16 @@ async fn personal_post(service: &AuthService, req: &RequestView<'_>, form: &Valu
         _ => Err(AuthError::invalid("action", "must be name, password or verify")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// `metrics.path` may not take a page: the config's list (it cannot read this one) is this one.
+    #[test]
+    fn the_config_reserves_every_page() {
+        let mut pages = super::PAGES.to_vec();
+        let mut reserved = crate::config::RESERVED_PAGES.to_vec();
+        pages.sort_unstable();
+        reserved.sort_unstable();
+        assert_eq!(pages, reserved, "add the page to config::validate::RESERVED_PAGES");
+    }
+}
