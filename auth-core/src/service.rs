@@ -266,6 +266,7 @@ impl AuthService {
                 .map_err(|e| StartupError::Config(e.to_string()))?;
         let mailer = config.smtp.as_ref().map(crate::mail::Mailer::new).transpose().map_err(StartupError::Config)?;
         let inner = Inner {
+            metrics: None,
             oidc: None,
             mailer,
             cache: SessionCache::new(16, config.session.revalidate_after),
