@@ -100,8 +100,8 @@ impl AuthService {
         })?;
         self.invalidate_user(user_id).await?;
         self.audit("role_change")
-            .org(&org_id)
-            .user(&user_id)
+            .org(org_id)
+            .user(user_id)
             .field("role", role.as_str())
             .actor(&admin.id)
             .record()
@@ -123,7 +123,7 @@ impl AuthService {
             other => other.into(),
         })?;
         self.invalidate_user(user_id).await?;
-        self.audit("member_removed").org(&org_id).user(&user_id).actor(&admin.id).record().await;
+        self.audit("member_removed").org(org_id).user(user_id).actor(&admin.id).record().await;
         Ok(())
     }
 
@@ -217,7 +217,7 @@ impl AuthService {
             other => other.into(),
         })?;
         self.audit("invitation_revoked")
-            .org(&org_id)
+            .org(org_id)
             .field("invitation_id", id.to_string())
             .actor(&admin.id)
             .record()

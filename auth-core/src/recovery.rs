@@ -118,7 +118,7 @@ impl AuthService {
             return Err(AuthError::Conflict("this member signs in through SSO and has no password".into()));
         }
         let url = self.email_link(&user, EmailTokenPurpose::Reset, self.config().basic_auth.password_reset_ttl).await?;
-        self.audit("password_reset_link").user(&user.id).actor(&admin.id).org(&org_id).record().await;
+        self.audit("password_reset_link").user(&user.id).actor(&admin.id).org(org_id).record().await;
         Ok(url)
     }
 

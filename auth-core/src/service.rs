@@ -595,35 +595,6 @@ pub(crate) fn csrf_verdict(
     }
 }
 
-#[cfg(test)]
-mod csrf_tests {
-    use super::csrf_verdict;
-
-    const ME: &str = "http://127.0.0.1:3000";
-
-    #[test]
-    fn fetch_metadata_decides_when_present() {
-        for ok in ["same-origin", "none", "Same-Origin"] {
-            assert!(csrf_verdict(Some(ok), None, ME).is_ok(), "{ok}");
-            // What Chromium sends for a form post from a `no-referrer` page.
-            assert!(csrf_verdict(Some(ok), Some("null"), ME).is_ok(), "{ok} + null");
-        }
-        for bad in ["cross-site", "same-site", "", "garbage"] {
-            assert!(csrf_verdict(Some(bad), Some(ME), ME).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn origin_decides_without_fetch_metadata() {
-        assert!(csrf_verdict(None, Some(ME), ME).is_ok());
-        assert!(csrf_verdict(None, Some("HTTP://127.0.0.1:3000"), ME).is_ok());
-        for bad in ["null", "http://127.0.0.1:3001", "http://evil.example", "http://127.0.0.1:3000.evil.example"] {
-            assert!(csrf_verdict(None, Some(bad), ME).is_err(), "{bad}");
-        }
-        assert!(csrf_verdict(None, None, ME).is_ok(), "a non-browser client: its credentials decide");
-    }
-}
-
 /// The session key ring from the config, or from the store when it holds the secret (the
 /// current one, then those retired within the longest session), then `previousJwtSecrets`.
 /// Also the current secret, from which the other cookie keys derive.
@@ -678,5 +649,34 @@ async fn prune_audit(inner: std::sync::Weak<Inner>) {
             Ok(n) => tracing::info!(deleted = n, "old audit events deleted (audit.retention)"),
             Err(e) => tracing::debug!(error = %e, "could not delete old audit events"),
         }
+    }
+}
+
+#[cfg(test)]
+mod csrf_tests {
+    use super::csrf_verdict;
+
+    const ME: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn fetch_metadata_decides_when_present() {
+        for ok in ["same-origin", "none", "Same-Origin"] {
+            assert!(csrf_verdict(Some(ok), None, ME).is_ok(), "{ok}");
+            // What Chromium sends for a form post from a `no-referrer` page.
+            assert!(csrf_verdict(Some(ok), Some("null"), ME).is_ok(), "{ok} + null");
+        }
+        for bad in ["cross-site", "same-site", "", "garbage"] {
+            assert!(csrf_verdict(Some(bad), Some(ME), ME).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_decides_without_fetch_metadata() {
+        assert!(csrf_verdict(None, Some(ME), ME).is_ok());
+        assert!(csrf_verdict(None, Some("HTTP://127.0.0.1:3000"), ME).is_ok());
+        for bad in ["null", "http://127.0.0.1:3001", "http://evil.example", "http://127.0.0.1:3000.evil.example"] {
+            assert!(csrf_verdict(None, Some(bad), ME).is_err(), "{bad}");
+        }
+        assert!(csrf_verdict(None, None, ME).is_ok(), "a non-browser client: its credentials decide");
     }
 }

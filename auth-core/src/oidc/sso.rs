@@ -198,8 +198,8 @@ impl AuthService {
         if changed {
             let role = want.map_or("none", Role::as_str);
             self.audit("role_mapped")
-                .org(&org_id)
-                .user(&user_id)
+                .org(org_id)
+                .user(user_id)
                 .field("role", role)
                 .field("provider", id.provider.to_string())
                 .record()
@@ -371,7 +371,7 @@ impl AuthService {
         match result {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict(_)) => {
-                self.audit("role_mapping_kept_last_admin").warning().org(&org_id).user(&user_id).record().await;
+                self.audit("role_mapping_kept_last_admin").warning().org(org_id).user(user_id).record().await;
                 Ok(false)
             }
             Err(StoreError::NotFound) => Ok(false),
