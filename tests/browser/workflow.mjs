@@ -819,10 +819,10 @@ await check('console: Dave (no instance admin) gets 403 and no "Admin" link', da
   await goto(davePage, `${base}/settings/admin`);
   await expectStatus(davePage, 403);
   await expectLive(davePage, 'alert', /instance admin/i);
+  await screenshot(davePage, 'console-403-member');
   if ((await link(davePage, 'Admin').count()) !== 0) fail('expected no "Admin" link for a member');
   await goto(davePage, `${base}/settings/personal`);
   if ((await link(davePage, 'Admin').count()) !== 0) fail('expected no "Admin" link in the settings of a member');
-  await screenshot(davePage, 'console-403-member');
 });
 
 await audit('admin console 403 (member)', { from: daveCtx, url: `${base}/settings/admin` });
