@@ -129,6 +129,21 @@ impl Admin<'_> {
         self.store().find_user_by_email(email.as_str()).await?.ok_or_else(no_user)
     }
 
+    /// The emails of the users `ids` names that still exist, by id (to show who an audit
+    /// event is about).
+    pub async fn emails(&self, ids: &[UserId]) -> Result<std::collections::BTreeMap<UserId, String>, AuthError> {
+        let mut found = std::collections::BTreeMap::new();
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(u) = self.store().get_user(id).await? {
+                found.insert(id.clone(), u.email);
+            }
+        }
+        Ok(found)
+    }
+
     /// Everything about one user.
     pub async fn detail(&self, id: &UserId) -> Result<UserDetail, AuthError> {
         let user = self.store().get_user(id).await?.ok_or_else(no_user)?;

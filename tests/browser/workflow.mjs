@@ -788,4 +788,174 @@ await check('home page: "Hello, Sso User"', ssoPage, async () => {
   await expectH1(ssoPage, `Hello, ${SSO.name}`);
 });
 
+// 11. The admin console (/settings/admin): a new member, Dave, is found, disabled (his live
+// session is refused), enabled, given a reset link, signed out everywhere and deleted.
+
+const DAVE = { name: 'Dave Member', email: 'dave@example.com', password: 'dave keeps the lights on 42' };
+let daveInvite;
+await step('console setup: invite dave@example.com as member', page, async () => {
+  await goto(page, `${base}/settings/organization`);
+  const form = formOf(page, 'Send invitation');
+  await labelled(form, 'Email').fill(DAVE.email);
+  await labelled(form, 'Role').selectOption('member');
+  await navigate(page, () => button(form, 'Send invitation').click());
+  daveInvite = await page.getByLabel('Invitation link').inputValue();
+});
+
+const daveCtx = await browser.newContext();
+track(daveCtx, 'dave');
+const davePage = await daveCtx.newPage();
+await step('console setup: Dave accepts and is signed in', davePage, async () => {
+  await goto(davePage, daveInvite);
+  const form = formOf(davePage, 'Create account and join');
+  await labelled(form, 'Your name').fill(DAVE.name);
+  await labelled(form, 'Choose a password').fill(DAVE.password);
+  await navigate(davePage, () => button(form, 'Create account and join').click());
+  await expectPath(davePage, '/');
+  await expectH1(davePage, `Hello, ${DAVE.name}`);
+});
+
+await check('console: Dave (no instance admin) gets 403 and no "Admin" link', davePage, async () => {
+  await goto(davePage, `${base}/settings/admin`);
+  await expectStatus(davePage, 403);
+  await expectLive(davePage, 'alert', /instance admin/i);
+  await screenshot(davePage, 'console-403-member');
+  if ((await link(davePage, 'Admin').count()) !== 0) fail('expected no "Admin" link for a member');
+  await goto(davePage, `${base}/settings/personal`);
+  if ((await link(davePage, 'Admin').count()) !== 0) fail('expected no "Admin" link in the settings of a member');
+});
+
+await audit('admin console 403 (member)', { from: daveCtx, url: `${base}/settings/admin` });
+
+await step('console: the "Admin" link in the settings navigation opens /settings/admin', page, async () => {
+  await goto(page, `${base}/settings/personal`);
+  await navigate(page, () => link(page.getByRole('navigation', { name: 'Account' }), 'Admin').click());
+  await expectPath(page, '/settings/admin');
+  await expectStatus(page, 200);
+  await expectH1(page, 'Admin');
+  await screenshot(page, 'console-desktop');
+});
+
+await check('console: users, organizations (Acme, instance) and audit events tables', page, async () => {
+  for (const e of [ADMIN.email, BOB.email, DAVE.email]) {
+    await expectVisible(page.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: e }), `a user row for ${e}`);
+  }
+  const acme = page.getByRole('table', { name: 'Organizations' }).getByRole('row').filter({ hasText: ADMIN.org });
+  await expectVisible(acme.filter({ hasText: 'instance' }), 'the row of Acme with the "instance" badge');
+  await expectVisible(page.getByRole('table', { name: 'Recent audit events' }).getByRole('row'), 'audit event rows');
+});
+
+await audit('admin console', { from: admin, url: `${base}/settings/admin` });
+
+const daveRow = () => page.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: DAVE.email });
+
+await step('console: search "dave" finds Dave only', page, async () => {
+  const form = page.getByRole('search');
+  await labelled(form, 'Search users').fill('dave');
+  await navigate(page, () => button(form, 'Search').click());
+  await expectPath(page, '/settings/admin?q=dave');
+  const rows = page.getByRole('table', { name: 'Users' }).getByRole('row');
+  if ((await rows.count()) !== 2) fail(`expected a header and one user row, found ${await rows.count()} rows`);
+  await expectUnique(daveRow(), `a row for ${DAVE.email}`);
+});
+
+await step('console: "Disable" Dave: a notice, the row shows disabled', page, async () => {
+  await navigate(page, () => buttonFor(daveRow(), 'Disable').click());
+  await expectPath(page, /^\/settings\/admin\?q=dave&notice=user-disabled$/);
+  await expectLive(page, 'status', /was disabled/i);
+  await expectVisible(daveRow().filter({ hasText: 'disabled' }), 'Dave\'s row showing "disabled"');
+  await screenshot(page, 'console-disabled');
+});
+
+await check('console: Dave\'s live session is refused: a page load redirects to the login page', davePage, async () => {
+  await goto(davePage, `${base}/`);
+  await expectPath(davePage, /^\/login\?return_to=/);
+});
+
+await check('console: a disabled Dave cannot sign in', davePage, async () => {
+  await signIn(davePage, DAVE.email, DAVE.password);
+  await expectPath(davePage, /^\/login(\?|$)/);
+});
+
+await step('console: "Enable" Dave; he signs in again', page, async () => {
+  await navigate(page, () => buttonFor(daveRow(), 'Enable').click());
+  await expectLive(page, 'status', /was enabled/i);
+  await expectVisible(daveRow().filter({ hasText: 'active' }), 'Dave\'s row showing "active"');
+  await goto(davePage, `${base}/login`);
+  await signIn(davePage, DAVE.email, DAVE.password);
+  await expectPath(davePage, '/');
+});
+
+await step('console: "Reset link" for Dave shows a one-time link, not in the URL', page, async () => {
+  await goto(page, `${base}/settings/admin?q=dave`);
+  await navigate(page, () => buttonFor(daveRow(), 'Reset link').click());
+  const field = await expectUnique(page.getByLabel('Password-reset link'), 'a field labelled "Password-reset link"');
+  const url = await field.inputValue();
+  if (!new RegExp(`^${re(base)}/reset-password\\?token=[A-Za-z0-9_-]+$`).test(url)) fail(`a reset link, got "${url}"`);
+  if (page.url().includes('token')) fail(`the page URL carries the token: ${page.url()}`);
+  await expectStatus(page, 200);
+  await screenshot(page, 'console-reset-link');
+});
+
+await step('console: "End sessions" of Dave: his page load then goes to the login page', page, async () => {
+  await goto(page, `${base}/settings/admin?q=dave`);
+  await navigate(page, () => buttonFor(daveRow(), 'End sessions').click());
+  await expectLive(page, 'status', /sessions ended/i);
+  await goto(davePage, `${base}/`);
+  await expectPath(davePage, /^\/login\?return_to=/);
+});
+
+await check('console: the audit events show what was done', page, async () => {
+  await goto(page, `${base}/settings/admin`);
+  const events = page.getByRole('table', { name: 'Recent audit events' });
+  for (const e of ['user_disabled', 'user_enabled', 'password_reset_link', 'sessions_revoked']) {
+    await expectVisible(events.getByRole('row').filter({ hasText: e }).filter({ hasText: DAVE.email }), `an event ${e} about ${DAVE.email}`);
+  }
+});
+
+const narrow = await browser.newContext({ viewport: { width: 360, height: 740 }, storageState: await admin.storageState() });
+track(narrow, 'console-360');
+const narrowPage = await narrow.newPage();
+await check('console at 360 px: no horizontal scroll', narrowPage, async () => {
+  await goto(narrowPage, `${base}/settings/admin`);
+  await expectStatus(narrowPage, 200);
+  await noHorizontalScroll(narrowPage, 360);
+  await screenshot(narrowPage, 'console-360px');
+});
+await narrow.close();
+
+await audit('admin console (360 px)', { from: admin, url: `${base}/settings/admin`, viewport: { width: 360, height: 740 } });
+await audit('admin console with reset link', {
+  from: admin,
+  url: `${base}/settings/admin?q=dave`,
+  prepare: async (p) => {
+    const row = p.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: DAVE.email });
+    await navigate(p, () => buttonFor(row, 'Reset link').click());
+    await expectLive(p, 'status', /reset link created/i);
+  },
+});
+
+await step('console: "Delete…" Dave asks first, then deletes him', page, async () => {
+  await goto(page, `${base}/settings/admin?q=dave`);
+  await navigate(page, () => buttonFor(daveRow(), 'Delete').click());
+  await expectH1(page, 'Delete user');
+  await screenshot(page, 'console-delete-confirm');
+  await navigate(page, () => button(page.getByRole('main'), `Delete ${DAVE.email}`).click());
+  await expectLive(page, 'status', /was deleted/i);
+  const rows = page.getByRole('table', { name: 'Users' });
+  if ((await rows.count()) !== 0 && (await daveRow().count()) !== 0) fail('Dave is still listed');
+  await expectVisible(page.getByText(/No user matches/), 'the text "No user matches"');
+});
+
+await audit('admin console delete confirmation', {
+  from: admin,
+  url: `${base}/settings/admin?q=bob`,
+  prepare: async (p) => {
+    const row = p.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: BOB.email });
+    await navigate(p, () => buttonFor(row, 'Delete').click());
+    await expectH1(p, 'Delete user');
+  },
+});
+await daveCtx.close();
+
 await finish(0);

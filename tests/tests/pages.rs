@@ -2,7 +2,7 @@
 //! beside their field, notices, `return_to`. The browser suite (`browser.rs`) drives the same
 //! pages in Chromium.
 
-use auth_tests::{Adapter, COOKIE, PASSWORD, StatusCode, TestServer, both, session_token};
+use auth_tests::{Adapter, COOKIE, PASSWORD, StatusCode, TestServer, both, json, session_token};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -12,6 +12,7 @@ both!(
     notices_are_never_reflected,
     errors_sit_beside_their_field_and_keep_input,
     return_to_is_carried_through_login_and_signup,
+    admin_console_is_for_instance_admins,
 );
 
 const BRANDED: &str = "ui:\n  productName: \"Acme <Portal>\"\n  accentColor: \"#0f766e\"\n";
@@ -110,4 +111,98 @@ async fn return_to_is_carried_through_login_and_signup(a: Adapter) {
     assert!(session_token(&r).is_some());
     let r = s.client().post(s.url("/signup?return_to=%2F%2Fevil.example")).form(&form).send().await.expect("req");
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "set up already: signup is closed");
+}
+
+/// The id in the hidden `user` field of the row form whose button is labelled `label`.
+fn row_user_id(html: &str, label: &str) -> String {
+    let at = html.find(&format!("aria-label=\"{label}\"")).unwrap_or_else(|| panic!("a button {label}: {html}"));
+    let marker = "name=\"user\" value=\"";
+    let start = html[..at].rfind(marker).expect("the row's user field") + marker.len();
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+async fn admin_console_is_for_instance_admins(a: Adapter) {
+    let s = TestServer::start(a, "basicAuth:\n  signup: open\n").await;
+    let r = s.get("/settings/admin", None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?return_to=%2Fsettings%2Fadmin");
+    let (admin, _) = s.first_admin().await;
+    // Open signup: Bob gets an organization of his own, not the instance's.
+    let bob = s.signup("bob@example.com").await;
+    let r = s.get("/settings/admin", Some(&bob)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "not an instance admin");
+    let html = r.text().await.expect("html");
+    assert!(html.contains("role=\"alert\"") && !html.contains("bob@example.com</span>"), "{html}");
+    assert!(!html.contains("href=\"/settings/admin\""), "no Admin link for Bob: {html}");
+    let r = s
+        .client()
+        .post(s.url("/settings/admin"))
+        .header("cookie", format!("{COOKIE}={bob}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("action", "disable"), ("user", "anyone")])
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "Bob cannot post to the console either");
+
+    let r = s.get("/settings/admin?q=bob", Some(&admin)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("href=\"/settings/admin\" aria-current=\"page\">Admin</a>"), "{html}");
+    let users = &html[html.find("id=\"users\"").expect("users")..html.find("id=\"organizations\"").expect("orgs")];
+    assert!(users.contains("bob@example.com") && !users.contains("admin@example.com"), "Bob only: {users}");
+    assert!(html.contains("1–1 of 1"), "{html}");
+    assert!(html.contains("<span class=\"badge\">instance</span>"), "the organizations table");
+    let bob_id = row_user_id(&html, "Disable bob@example.com");
+    assert_eq!(s.get("/api/hello", Some(&bob)).await.status(), StatusCode::OK);
+
+    let disable = [("action", "disable"), ("user", bob_id.as_str())];
+    let cross = s
+        .client()
+        .post(s.url("/settings/admin?q=bob"))
+        .header("cookie", format!("{COOKIE}={admin}"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&disable)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN, "a cross-site form post is refused");
+    assert_eq!(s.get("/api/hello", Some(&bob)).await.status(), StatusCode::OK, "and changed nothing");
+
+    let r = s
+        .client()
+        .post(s.url("/settings/admin?q=bob"))
+        .header("cookie", format!("{COOKIE}={admin}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&disable)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/settings/admin?q=bob&notice=user-disabled");
+    assert_eq!(s.get("/api/hello", Some(&bob)).await.status(), StatusCode::UNAUTHORIZED, "Bob's session ended");
+    let html = s.get("/settings/admin?q=bob&notice=user-disabled", Some(&admin)).await.text().await.expect("html");
+    assert!(html.contains("The user was disabled") && html.contains(">disabled</span>"), "{html}");
+    assert!(html.contains("aria-label=\"Enable bob@example.com\"") && html.contains("<code>user_disabled</code>"));
+
+    // One's own account is refused (409), shown as an error on the page.
+    let admin_id = {
+        let html = s.get("/settings/admin", Some(&admin)).await.text().await.expect("html");
+        let at = html.find("<span class=\"muted\">(you)</span>").expect("the admin's own row");
+        assert!(!html[at..].split("</tr>").next().unwrap_or("").contains("<form"), "no actions on oneself");
+        json(s.get("/api/v1/auth/me", Some(&admin)).await).await["user"]["id"].as_str().expect("id").to_string()
+    };
+    {
+        let r = s
+            .client()
+            .post(s.url("/settings/admin"))
+            .header("cookie", format!("{COOKIE}={admin}"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("action", "delete"), ("user", admin_id.as_str()), ("confirm", "yes")])
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert!(r.text().await.expect("html").contains("You cannot delete your own account."));
+    }
 }

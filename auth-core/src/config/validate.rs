@@ -635,6 +635,7 @@ pub(crate) const RESERVED_PAGES: &[&str] = &[
     "/verify-email",
     "/settings/personal",
     "/settings/organization",
+    "/settings/admin",
 ];
 
 /// Why `path` cannot be `metrics.path`, if it cannot.

@@ -14,6 +14,7 @@ use crate::http::{AuthResponse, RequestView};
 use crate::service::AuthService;
 use crate::session::CurrentUser;
 
+mod console;
 mod orgs;
 mod recovery;
 mod view;
@@ -31,6 +32,7 @@ const PAGES: &[&str] = &[
     "/verify-email",
     "/settings/personal",
     "/settings/organization",
+    "/settings/admin",
 ];
 
 /// Whether `path` is a built-in page.
@@ -56,6 +58,10 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "verification-sent" => "We sent you a link to verify your email address.",
         "session-ended" => "That session was signed out.",
         "others-signed-out" => "Every other session was signed out.",
+        "user-disabled" => "The user was disabled: they cannot sign in, and their sessions ended.",
+        "user-enabled" => "The user was enabled: they can sign in again.",
+        "user-sessions-ended" => "The user's sessions ended: they are signed out everywhere.",
+        "user-deleted" => "The user was deleted.",
         _ => return None,
     })
 }
@@ -90,12 +96,20 @@ impl AuthService {
             logo: ui.logo_url.clone(),
             css_url: self.inner.assets.css_url.clone(),
             title: title.into(),
-            nav: user.map(|u| Nav { has_organization: !u.organizations.is_empty() }),
+            nav: user.map(|u| Nav { has_organization: !u.organizations.is_empty(), instance_admin: false }),
             section: Section::None,
             wide: false,
             notice: req.query_param("notice").as_deref().and_then(notice_text).map(str::to_string),
             error: None,
         }
+    }
+
+    /// Shows "Admin" in the navigation when `user` is an instance admin.
+    pub(crate) async fn mark_instance_admin(&self, c: &mut Chrome, user: &CurrentUser) -> Result<(), AuthError> {
+        if let Some(nav) = c.nav.as_mut() {
+            nav.instance_admin = self.is_instance_admin(&user.id, &user.organizations).await?;
+        }
+        Ok(())
     }
 
     /// The "Sign in with …" buttons, each carrying `extra` query parameters.
@@ -175,6 +189,8 @@ pub(crate) async fn handle(service: &AuthService, req: &RequestView<'_>, body: &
         ("/reset-password", _) => recovery::reset_page(service, req, None).await,
         ("/verify-email", "POST") => recovery::verify_post(service, req, &form_fields(body)).await,
         ("/verify-email", _) => recovery::verify_page(service, req, None).await,
+        ("/settings/admin", "POST") => console::admin_post(service, req, &form_fields(body)).await,
+        ("/settings/admin", _) => console::admin_page(service, req, None).await,
         ("/settings/personal", "POST") => personal_post(service, req, &form_fields(body)).await,
         ("/settings/personal", _) => personal_page(service, req, None, &Value::Null).await,
         _ => Err(AuthError::NotFound("no such page".into())),
@@ -330,6 +346,7 @@ async fn personal_page(
     };
     let mut c = service.chrome(req, "Personal settings", Some(&user));
     c.section = Section::Personal;
+    service.mark_instance_admin(&mut c, &user).await?;
     let error_for = |action: &str| error.filter(|(a, _)| *a == action).map(|(_, e)| e);
     let name = if error_for("name").is_some() { field(form, "name") } else { user.name.as_str() };
     let (name_form, name_error) = Form::new(

@@ -148,6 +148,7 @@ pub(crate) async fn organization_page(
     let mut c = service.chrome(req, org.name.clone(), Some(&user));
     c.section = Section::Organization;
     c.wide = true;
+    service.mark_instance_admin(&mut c, &user).await?;
     let (error, typed) = match &outcome {
         Some(Outcome::Failed(e, form)) => (Some(*e), *form),
         _ => (None, &Value::Null),

@@ -12,11 +12,14 @@ pub(crate) enum Section {
     None,
     Personal,
     Organization,
+    Admin,
 }
 
 /// The navigation of a signed-in user.
 pub(crate) struct Nav {
     pub(crate) has_organization: bool,
+    /// Shows "Admin" (the admin console): set by the settings pages for instance admins.
+    pub(crate) instance_admin: bool,
 }
 
 /// What every page shows around its content.
@@ -335,6 +338,68 @@ pub(crate) struct OrganizationPage {
     pub(crate) invite_link: Option<InviteLink>,
     pub(crate) pending: Vec<PendingRow>,
     pub(crate) copy_script: &'static str,
+}
+
+/// A row of the admin console's users table.
+pub(crate) struct AdminUserRow {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) disabled: bool,
+    pub(crate) verified: bool,
+    pub(crate) instance_admin: bool,
+    pub(crate) password: bool,
+    pub(crate) sessions: usize,
+    pub(crate) created: String,
+    pub(crate) is_you: bool,
+}
+
+/// A row of the admin console's organizations table.
+pub(crate) struct AdminOrgRow {
+    pub(crate) name: String,
+    pub(crate) members: u64,
+    pub(crate) instance: bool,
+}
+
+/// A row of the admin console's recent audit events.
+pub(crate) struct AuditRow {
+    pub(crate) at: String,
+    pub(crate) event: String,
+    pub(crate) source: &'static str,
+    pub(crate) actor: String,
+    pub(crate) user: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub(crate) struct AdminPage {
+    pub(crate) c: Chrome,
+    /// Where the row forms post: the page with its search and offset.
+    pub(crate) action: String,
+    pub(crate) search: Form,
+    pub(crate) query: String,
+    pub(crate) users: Vec<AdminUserRow>,
+    /// "1–50 of 120".
+    pub(crate) range: String,
+    pub(crate) prev: Option<String>,
+    pub(crate) next: Option<String>,
+    pub(crate) orgs: Vec<AdminOrgRow>,
+    pub(crate) events: Vec<AuditRow>,
+    /// A password-reset link just made: shown once, on this response.
+    pub(crate) reset_link: Option<InviteLink>,
+    pub(crate) copy_script: &'static str,
+}
+
+/// The confirmation step of deleting a user.
+#[derive(Template)]
+#[template(path = "admin_delete.html")]
+pub(crate) struct AdminDeletePage {
+    pub(crate) c: Chrome,
+    pub(crate) action: String,
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) cancel: String,
 }
 
 #[cfg(test)]
