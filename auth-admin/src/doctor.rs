@@ -103,9 +103,16 @@ impl Report {
         out
     }
 
-    /// `{"ok": bool, "checks": [{"name", "ok", "detail", "fix"}]}`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "ok": self.ok(), "checks": self.checks })
+    /// One JSON document, `{"ok": bool, "checks": [{"name", "ok", "detail", "fix"}]}` (keys in
+    /// that order; `fix` is null for a passed check).
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            ok: bool,
+            checks: &'a [Check],
+        }
+        serde_json::to_string(&Doc { ok: self.ok(), checks: &self.checks })
+            .unwrap_or_else(|e| format!(r#"{{"ok":false,"error":"cannot serialise the report: {e}"}}"#))
     }
 }
 
@@ -539,7 +546,12 @@ mod tests {
         let report = Report { checks: vec![Check::pass("a", "fine"), Check::fail("b", "broken", "mend it")] };
         assert_eq!(report.to_text(), "✓ a: fine\n✗ b: broken — fix: mend it\n1 of 2 checks failed\n");
         assert!(!report.ok());
-        let json = report.to_json();
+        let text = report.to_json();
+        assert!(
+            text.starts_with(r#"{"ok":false,"checks":[{"name":"a","ok":true,"detail":"fine","fix":null}"#),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!(json["ok"], false);
         assert_eq!(json["checks"][0]["fix"], serde_json::Value::Null);
         assert_eq!(json["checks"][1]["fix"], "mend it");

@@ -86,7 +86,11 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        msg = format!("{msg}: {s}");
+        // lettre's own message often repeats its cause already.
+        let cause = s.to_string();
+        if !msg.contains(&cause) {
+            msg = format!("{msg}: {cause}");
+        }
         source = s.source();
     }
     msg
