@@ -2,6 +2,7 @@
 //! "Operating" section). Exit status: 0 when everything passed, 1 when a check failed, 2 when
 //! the config does not validate or the command line is wrong.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// Operate the login layer: the same config file and environment as the servers.
 #[derive(Debug, Parser)]
-#[command(name = "auth-admin", version, about)]
+#[command(name = "auth-admin", version)]
 struct Cli {
     /// YAML config (Helm-style values or the bare model), as for the servers.
     #[arg(long, global = true, value_name = "FILE", env = "AUTH_CONFIG")]
@@ -55,10 +56,9 @@ async fn run_doctor(config: Option<PathBuf>, json: bool) -> i32 {
         }
         Err(errors) => (doctor::Report::from_config_errors(&errors), exit::INVALID_CONFIG),
     };
-    if json {
-        println!("{}", report.to_json());
-    } else {
-        print!("{}", report.to_text());
-    }
+    let text = if json { format!("{}\n", report.to_json()) } else { report.to_text() };
+    // A closed pipe (`| head`) is not worth a panic; the exit status still tells.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     code
 }
