@@ -334,3 +334,20 @@ fn a_config_that_does_not_validate_lists_every_error() {
     assert_eq!(doc["ok"], false);
     assert!(doc["checks"].as_array().is_some_and(|c| c.len() >= 4 && c.iter().all(|c| c["fix"].is_string())));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jwks_without_a_usable_signing_key() {
+    let _w = Watchdog::arm("a_jwks_without_a_usable_signing_key");
+    let idp = Hostile::start(false).await;
+    // A symmetric key and an encryption key: neither verifies an ID token.
+    let mut enc = hostile::Key::A.jwk(true);
+    enc["use"] = "enc".into();
+    let keys = serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}, enc]});
+    idp.set(|s| s.jwks = Some(keys));
+    let run = doctor_async(idp.yaml()).await;
+    fails_alone(&run, "oidc[default] jwks", "publish an RSA, EC or Ed25519 signing key");
+    assert!(run.line("oidc[default] jwks").contains("holds no usable signing key"), "{}", run.stdout);
+    idp.set(|s| s.jwks = None);
+    let run = doctor_async(idp.yaml()).await;
+    assert_eq!(run.code, 0, "the fixture key is usable:\n{}", run.stdout);
+}
