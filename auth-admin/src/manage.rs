@@ -71,8 +71,8 @@ pub enum Users {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// Print a one-time password-reset link, or with `--password-stdin` set the password.
-    /// Either way, every session of the user ends.
+    /// Print a one-time password-reset link (using it ends every session of the user), or
+    /// with `--password-stdin` set the password now and end them.
     ResetPassword {
         /// The user's email.
         email: String,
@@ -130,7 +130,9 @@ pub type Outcome = Result<String, String>;
 
 fn failed(e: &AuthError) -> String {
     match e {
-        AuthError::Unavailable => "the store is unavailable (see the log above), or the command could not finish".into(),
+        AuthError::Unavailable => {
+            "the store is unavailable (see the log above), or the command could not finish".into()
+        }
         other => other.message(),
     }
 }
@@ -249,7 +251,8 @@ pub async fn users(service: &AuthService, cmd: Users) -> Outcome {
         }
         Users::CreateAdmin { email, name, org, password_stdin: _ } => {
             let password = password_from_stdin()?;
-            let d = admin.create_admin(&email, name.as_deref(), org.as_deref(), &password).await.map_err(|e| failed(&e))?;
+            let d =
+                admin.create_admin(&email, name.as_deref(), org.as_deref(), &password).await.map_err(|e| failed(&e))?;
             let orgs: Vec<String> = d.memberships.iter().map(|m| format!("{} ({})", m.name, m.role.as_str())).collect();
             Ok(format!("{} is an instance admin: {}\n", d.user.email, orgs.join(", ")))
         }

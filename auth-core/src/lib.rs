@@ -39,6 +39,7 @@ mod oidc;
 mod orgs;
 mod pages;
 pub mod password;
+pub mod probe;
 mod rate;
 mod recovery;
 mod routes;

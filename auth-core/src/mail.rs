@@ -29,6 +29,16 @@ impl Mailer {
         Ok(Self { transport: builder.build(), from })
     }
 
+    /// Connects, greets (EHLO), negotiates TLS as configured, authenticates when credentials
+    /// are set, and quits, sending nothing. The error text names no secret.
+    pub(crate) async fn test_connection(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server did not answer NOOP".into()),
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
     /// Sends an invitation. The error text names no secret.
     pub(crate) async fn send_invitation(&self, to: &str, org: &str, url: &str, expires: &str) -> Result<(), String> {
         let to: Mailbox = to.parse().map_err(|e| format!("recipient: {e}"))?;
@@ -69,4 +79,19 @@ impl Mailer {
             .map_err(|e| format!("message: {e}"))?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| format!("smtp: {e}"))
     }
+}
+
+/// lettre's error with its cause chain (refused, TLS, authentication), as one line.
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        // lettre's own message often repeats its cause already.
+        let cause = s.to_string();
+        if !msg.contains(&cause) {
+            msg = format!("{msg}: {cause}");
+        }
+        source = s.source();
+    }
+    msg
 }

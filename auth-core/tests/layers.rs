@@ -35,6 +35,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("oidc::jwks", 3),
     // Domain: the service and the guard, then the operations added to it.
     ("service", 4),
+    // Read-only diagnostics over the leaves (auth-admin doctor).
+    ("probe", 4),
     ("accounts", 5),
     ("orgs", 5),
     ("oidc::sso", 5),

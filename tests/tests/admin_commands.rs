@@ -145,8 +145,8 @@ async fn disable_enable_and_delete(a: Adapter) {
     assert!(ok(&r).contains("bob@example.com is disabled; 1 session(s) ended"), "{}", r.stdout);
     hello_becomes(&s, &bob, StatusCode::UNAUTHORIZED).await;
     assert_eq!(login_status(&s, "bob@example.com", PASSWORD).await, StatusCode::FORBIDDEN);
-    let show: Value = serde_json::from_str(ok(&admin(&cfg, &["users", "show", "bob@example.com", "--json"], None)))
-        .expect("json");
+    let show: Value =
+        serde_json::from_str(ok(&admin(&cfg, &["users", "show", "bob@example.com", "--json"], None))).expect("json");
     assert_eq!(show["disabled"], true);
     assert_eq!(show["instance_admin"], false);
     assert_eq!(show["sessions"].as_array().map(Vec::len), Some(0));
@@ -177,15 +177,15 @@ async fn reset_password_link_and_stdin(a: Adapter) {
     assert!(link.starts_with(&format!("{}/reset-password?token=", s.base)), "{link}");
     let token = link.rsplit('=').next().expect("token");
     let new = "another long passphrase here";
-    let reset = s
-        .post("/api/v1/auth/password/reset", serde_json::json!({"token": token, "new_password": new}), None)
-        .await;
+    let reset =
+        s.post("/api/v1/auth/password/reset", serde_json::json!({"token": token, "new_password": new}), None).await;
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
     hello_becomes(&s, &bob, StatusCode::UNAUTHORIZED).await;
     assert_eq!(login_status(&s, "bob@example.com", new).await, StatusCode::OK);
     // Or set it directly from stdin.
     let third = "a third long passphrase";
-    let r = admin(&cfg, &["users", "reset-password", "bob@example.com", "--password-stdin"], Some(&format!("{third}\n")));
+    let r =
+        admin(&cfg, &["users", "reset-password", "bob@example.com", "--password-stdin"], Some(&format!("{third}\n")));
     assert!(ok(&r).contains("the password of bob@example.com is set"), "{}", r.stdout);
     assert!(!r.stdout.contains(third));
     assert_eq!(login_status(&s, "bob@example.com", new).await, StatusCode::UNAUTHORIZED);

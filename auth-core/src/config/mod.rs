@@ -154,6 +154,54 @@ pub enum JwtSecretSource {
     Generate,
 }
 
+/// Where a configured session secret was read from ([`AuthConfig::jwt_secret_origin`]).
+///
+/// Informational (diagnostics such as `auth-admin doctor`): it never changes what is
+/// accepted. It names the source, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretOrigin {
+    /// `basicAuth.jwtSecret` in the file.
+    ConfigKey,
+    /// An environment variable: `AUTH_JWT_SECRET`, or `BYOC_JWT_SECRET` (the way a Kubernetes
+    /// Secret is injected).
+    Env(&'static str),
+    /// A file: `basicAuth.jwtSecretFile`, or the mounted key `byoc-jwt-secret` of the
+    /// Kubernetes Secret `existingSecretName` (then `secret_name` names it).
+    File {
+        /// The file that was read.
+        path: PathBuf,
+        /// `basicAuth.existingSecretName`, if that is why the file was read.
+        secret_name: Option<String>,
+    },
+}
+
+impl SecretOrigin {
+    /// Whether the secret comes from a Kubernetes Secret (`BYOC_JWT_SECRET` or a mounted
+    /// `existingSecretName` key).
+    pub fn is_kubernetes_secret(&self) -> bool {
+        match self {
+            Self::Env(var) => *var == "BYOC_JWT_SECRET",
+            Self::File { secret_name, .. } => secret_name.is_some(),
+            Self::ConfigKey => false,
+        }
+    }
+}
+
+impl fmt::Display for SecretOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ConfigKey => f.write_str("basicAuth.jwtSecret"),
+            Self::Env(var) if self.is_kubernetes_secret() => write!(f, "the Kubernetes Secret via {var}"),
+            Self::Env(var) => write!(f, "the environment variable {var}"),
+            Self::File { path, secret_name: Some(name) } => {
+                write!(f, "the Kubernetes Secret {name:?} mounted as {}", path.display())
+            }
+            Self::File { path, secret_name: None } => write!(f, "basicAuth.jwtSecretFile ({})", path.display()),
+        }
+    }
+}
+
 /// argon2id cost parameters (`basicAuth.argon2.*`). Defaults to the OWASP floor (m=19456 KiB,
 /// t=2, p=1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -586,6 +634,9 @@ pub struct AuthConfig {
     pub basic_auth: BasicAuthConfig,
     /// Session secret source. Defaults to [`JwtSecretSource::Generate`].
     pub jwt_secret: JwtSecretSource,
+    /// Where a configured `jwt_secret` was read from, when loaded from a file or the
+    /// environment. Defaults to none (built in code, or generated). Informational only.
+    pub jwt_secret_origin: Option<SecretOrigin>,
     /// Former secrets that still verify tokens (key rotation); none sign. Defaults to none.
     pub previous_jwt_secrets: Vec<Secret<Vec<u8>>>,
     /// Configured OIDC providers. Defaults to none (OIDC off).
@@ -626,6 +677,7 @@ impl Default for AuthConfig {
             session: SessionConfig::default(),
             basic_auth: BasicAuthConfig::default(),
             jwt_secret: JwtSecretSource::default(),
+            jwt_secret_origin: None,
             previous_jwt_secrets: Vec::new(),
             oidc: Vec::new(),
             public_paths: Vec::new(),

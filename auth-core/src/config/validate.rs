@@ -15,8 +15,8 @@ use super::load::LoadOptions;
 use super::raw::{RawBasicAuth, RawConfig, RawEnv, RawOidcProvider, parse_bool};
 use super::{
     Argon2Params, AuthConfig, BasicAuthConfig, ConfigError, ConfigErrors, DISCOVERY_SUFFIX, JwtSecretSource,
-    K8S_SECRET_KEY, MIN_SECRET_BYTES, MetricsConfig, OidcProviderConfig, Profile, RoleMapping, SessionConfig,
-    SmtpConfig, SmtpSecurity, ThrottleConfig, UiConfig,
+    K8S_SECRET_KEY, MIN_SECRET_BYTES, MetricsConfig, OidcProviderConfig, Profile, RoleMapping, SecretOrigin,
+    SessionConfig, SmtpConfig, SmtpSecurity, ThrottleConfig, UiConfig,
 };
 use crate::secret::Secret;
 
@@ -145,6 +145,15 @@ pub(super) fn build(
     set(&mut b.password_reset_ttl, rb.password_reset.as_ref().and_then(|r| r.expires_in).map(|d| d.0));
 
     let (jwt_secret, jwt_secret_env, jwt_secret_file) = resolve_secret(&rb, env, &mut e);
+    c.jwt_secret_origin = match (&jwt_secret, jwt_secret_env, jwt_secret_file) {
+        (JwtSecretSource::Generate, _, _) => None,
+        (_, Some(var), _) => Some(SecretOrigin::Env(var)),
+        (_, None, true) => Some(SecretOrigin::File {
+            path: rb.jwt_secret_file.clone().unwrap_or_else(|| PathBuf::from(K8S_SECRET_KEY)),
+            secret_name: rb.existing_secret_name.clone().filter(|_| rb.jwt_secret_file.is_none()),
+        }),
+        (_, None, false) => Some(SecretOrigin::ConfigKey),
+    };
     c.jwt_secret = jwt_secret;
     c.previous_jwt_secrets = rb
         .previous_jwt_secrets
@@ -1057,6 +1066,26 @@ backend:
         let c = load(edges, &[]).expect("bounds are allowed");
         assert_eq!((c.throttle.max_failures_per_account, c.session.cache_capacity), (1, 16));
         assert_eq!(c.basic_auth.max_concurrent_hashes, 64);
+    }
+
+    #[test]
+    fn the_secret_origin_is_named_never_the_value() {
+        let secret = "s".repeat(40);
+        assert_eq!(load("", &[]).expect("defaults").jwt_secret_origin, None, "generated");
+        let key = load(&format!("basicAuth:\n  jwtSecret: {secret}\n"), &[]).expect("key");
+        assert_eq!(key.jwt_secret_origin, Some(SecretOrigin::ConfigKey));
+        let env = load("", &[("BYOC_JWT_SECRET", secret.as_str())]).expect("env");
+        let origin = env.jwt_secret_origin.expect("configured");
+        assert!(origin.is_kubernetes_secret(), "{origin:?}");
+        assert!(!origin.to_string().contains(&secret) && origin.to_string().contains("BYOC_JWT_SECRET"));
+        let dir = std::env::temp_dir().join(format!("auth-core-origin-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("secret");
+        std::fs::write(&file, &secret).expect("write");
+        let yaml = format!("basicAuth:\n  jwtSecretFile: {}\n", file.display());
+        let c = load(&yaml, &[]).expect("file");
+        assert_eq!(c.jwt_secret_origin, Some(SecretOrigin::File { path: file, secret_name: None }));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

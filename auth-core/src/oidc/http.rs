@@ -18,9 +18,22 @@ pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum IdpHttpError {
     #[error("request failed: {0}")]
-    Request(String),
+    Request(String, FailureKind),
     #[error("response larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
+}
+
+/// What kind of failure a request met, for diagnostics (`auth_core::probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// The TLS handshake failed (certificate not trusted, wrong name, expired, protocol).
+    Tls,
+    /// No connection (refused, DNS, unreachable).
+    Connect,
+    /// The connect or total timeout passed.
+    Timeout,
+    /// Anything else (a broken response, a redirect refused).
+    Other,
 }
 
 /// A capped, non-redirecting client for one provider. Every request is measured
@@ -33,12 +46,17 @@ pub(crate) struct IdpHttp {
 
 impl IdpHttp {
     pub(crate) fn new(cfg: &OidcProviderConfig) -> Result<Self, String> {
+        Self::with_timeouts(cfg, Duration::from_secs(5), Duration::from_secs(15))
+    }
+
+    /// [`IdpHttp::new`] with other connect and total timeouts (diagnostics want them short).
+    pub(crate) fn with_timeouts(cfg: &OidcProviderConfig, connect: Duration, total: Duration) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(connect)
             // IdP calls are rare; a pooled connection the IdP already closed would fail the login.
             .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(15))
+            .timeout(total)
             .user_agent(concat!("auth-core/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &cfg.ca_cert_file {
             let pem =
@@ -62,6 +80,11 @@ impl IdpHttp {
     /// A GET of `endpoint`, body capped.
     pub(crate) async fn get(&self, url: &str, endpoint: IdpEndpoint) -> Result<Fetched, IdpHttpError> {
         self.measured(endpoint, self.fetch(url, None)).await
+    }
+
+    /// A GET not counted in the metrics (diagnostics: `auth_core::probe`), body capped.
+    pub(crate) async fn get_unmeasured(&self, url: &str) -> Result<Fetched, IdpHttpError> {
+        self.fetch(url, None).await
     }
 
     /// A GET of `endpoint` with `Authorization: Bearer`, body capped.
@@ -103,7 +126,8 @@ impl IdpHttp {
             .collect::<Vec<_>>()
             .join(", ");
         let cache_control = (!cache_control.is_empty()).then_some(cache_control);
-        Ok(Fetched { status, body: read_capped(resp).await?, cache_control })
+        let date = resp.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok(Fetched { status, body: read_capped(resp).await?, cache_control, date })
     }
 }
 
@@ -113,6 +137,8 @@ pub(crate) struct Fetched {
     pub(crate) body: Vec<u8>,
     /// The `Cache-Control` header(s), joined.
     pub(crate) cache_control: Option<String>,
+    /// The `Date` header, as sent.
+    pub(crate) date: Option<String>,
 }
 
 fn describe(e: reqwest::Error) -> IdpHttpError {
@@ -123,7 +149,18 @@ fn describe(e: reqwest::Error) -> IdpHttpError {
         msg = format!("{msg}: {s}");
         source = s.source();
     }
-    IdpHttpError::Request(msg)
+    // reqwest does not type TLS failures; rustls' messages name the certificate or handshake.
+    let lower = msg.to_ascii_lowercase();
+    let kind = if e.is_timeout() {
+        FailureKind::Timeout
+    } else if ["certificate", "tls", "handshake"].iter().any(|w| lower.contains(w)) {
+        FailureKind::Tls
+    } else if e.is_connect() {
+        FailureKind::Connect
+    } else {
+        FailureKind::Other
+    };
+    IdpHttpError::Request(msg, kind)
 }
 
 async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, IdpHttpError> {

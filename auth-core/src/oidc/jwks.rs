@@ -51,7 +51,7 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
-    fn parse(body: &[u8], max_age: Duration) -> Result<Self, String> {
+    pub(crate) fn parse(body: &[u8], max_age: Duration) -> Result<Self, String> {
         let set: CoreJsonWebKeySet = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         let jwt = raw

@@ -2,8 +2,8 @@
 //! PKCE, state and nonce kept in an encrypted cookie, ID-token validation, RP-initiated and
 //! back-channel logout. The openidconnect crate's types stay inside this module.
 
-mod http;
-mod jwks;
+pub(crate) mod http;
+pub(crate) mod jwks;
 mod sso;
 
 use std::sync::Arc;
@@ -140,6 +140,46 @@ fn bad_token(why: impl std::fmt::Display) -> AuthError {
     AuthError::IdTokenRejected(why.to_string())
 }
 
+/// Why a discovery document cannot be used.
+pub(crate) enum DocumentError {
+    /// Not JSON at all.
+    NotJson,
+    /// JSON, but not OpenID Provider Metadata (a required field missing or of the wrong type).
+    Invalid(String),
+}
+
+/// Reads a discovery document as the relying party does (also the raw JSON, for fields
+/// openidconnect does not model).
+pub(crate) fn read_discovery(body: &[u8]) -> Result<(CoreProviderMetadata, serde_json::Value), DocumentError> {
+    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|_| DocumentError::NotJson)?;
+    let metadata = serde_json::from_value(raw.clone()).map_err(|e| DocumentError::Invalid(e.to_string()))?;
+    Ok((metadata, raw))
+}
+
+/// Whether `announced` (the discovery document's `issuer`) is the configured issuer of `cfg`
+/// (exact, a trailing slash aside; Entra ID's multi-tenant template under its profile).
+pub(crate) fn issuer_accepted(cfg: &OidcProviderConfig, announced: &str) -> bool {
+    let entra_multi_tenant = cfg.profile == Some(Profile::Entra)
+        && announced.contains(TENANT_PLACEHOLDER)
+        && entra_template_matches(&cfg.issuer, announced);
+    announced.trim_end_matches('/') == cfg.issuer.trim_end_matches('/') || entra_multi_tenant
+}
+
+/// Every endpoint the document names must be https (plain http only for loopback hosts).
+pub(crate) fn check_endpoints(metadata: &CoreProviderMetadata, end_session: Option<&str>) -> Result<(), String> {
+    let endpoints = [
+        Some(("authorization_endpoint", metadata.authorization_endpoint().as_str().to_string())),
+        metadata.token_endpoint().map(|u| ("token_endpoint", u.as_str().to_string())),
+        metadata.userinfo_endpoint().map(|u| ("userinfo_endpoint", u.as_str().to_string())),
+        Some(("jwks_uri", metadata.jwks_uri().as_str().to_string())),
+        end_session.map(|u| ("end_session_endpoint", u.to_string())),
+    ];
+    for (what, url) in endpoints.into_iter().flatten() {
+        check_endpoint(what, &url)?;
+    }
+    Ok(())
+}
+
 fn check_endpoint(what: &str, url: &str) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|_| format!("{what} {url:?} is not a URL"))?;
     match parsed.scheme() {
@@ -263,30 +303,19 @@ impl Provider {
         if got.status != 200 {
             return Err(unavailable_because("discovery failed: the identity provider answered an error", got.status));
         }
-        let raw: serde_json::Value =
-            serde_json::from_slice(&got.body).map_err(|_| unavailable("the discovery document is not JSON"))?;
-        let metadata: CoreProviderMetadata = serde_json::from_value(raw.clone())
-            .map_err(|e| unavailable_because("the discovery document is invalid", e))?;
+        let (metadata, raw) = match read_discovery(&got.body) {
+            Ok(read) => read,
+            Err(DocumentError::NotJson) => return Err(unavailable("the discovery document is not JSON")),
+            Err(DocumentError::Invalid(e)) => return Err(unavailable_because("the discovery document is invalid", e)),
+        };
         let issuer = metadata.issuer().as_str().to_string();
-        let entra_multi_tenant = self.cfg.profile == Some(Profile::Entra)
-            && issuer.contains(TENANT_PLACEHOLDER)
-            && entra_template_matches(&self.cfg.issuer, &issuer);
-        if issuer.trim_end_matches('/') != self.cfg.issuer.trim_end_matches('/') && !entra_multi_tenant {
+        if !issuer_accepted(&self.cfg, &issuer) {
             tracing::error!(expected = %self.cfg.issuer, announced = %issuer, "OIDC issuer mismatch");
             return Err(unavailable("the discovery document announces another issuer than the configured one"));
         }
         let end_session_endpoint = raw.get("end_session_endpoint").and_then(|v| v.as_str()).map(str::to_string);
-        let endpoints = [
-            Some(("authorization_endpoint", metadata.authorization_endpoint().as_str().to_string())),
-            metadata.token_endpoint().map(|u| ("token_endpoint", u.as_str().to_string())),
-            metadata.userinfo_endpoint().map(|u| ("userinfo_endpoint", u.as_str().to_string())),
-            Some(("jwks_uri", metadata.jwks_uri().as_str().to_string())),
-            end_session_endpoint.clone().map(|u| ("end_session_endpoint", u)),
-        ];
-        for (what, url) in endpoints.into_iter().flatten() {
-            check_endpoint(what, &url)
-                .map_err(|e| unavailable_because("the discovery document names an unusable endpoint", e))?;
-        }
+        check_endpoints(&metadata, end_session_endpoint.as_deref())
+            .map_err(|e| unavailable_because("the discovery document names an unusable endpoint", e))?;
         if metadata.token_endpoint().is_none() {
             return Err(unavailable("the provider announces no token_endpoint"));
         }

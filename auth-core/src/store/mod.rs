@@ -702,6 +702,86 @@ pub async fn open(url: &str, pool: &PoolConfig) -> StoreResult<Arc<dyn Store>> {
     Err(StoreError::Unavailable(format!("{url:?} has no backend in this build")))
 }
 
+/// What [`inspect`] found out about a database, without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreHealth {
+    /// Whether the database exists. A missing SQLite file is created and migrated at the
+    /// service's first start.
+    pub exists: bool,
+    /// Where it is, without credentials: the SQLite file, or `host:port/database`.
+    pub location: String,
+    /// The migration versions this build applies, in order.
+    pub known_migrations: Vec<i64>,
+    /// The versions recorded as applied successfully.
+    pub applied_migrations: Vec<i64>,
+    /// Applied versions whose SQL differs from this build's (the service refuses to start).
+    pub changed_migrations: Vec<i64>,
+    /// Versions recorded as failed half-way (the service refuses to start).
+    pub failed_migrations: Vec<i64>,
+    /// The length in bytes of the generated session secret the store holds, if it holds one.
+    pub stored_secret_bytes: Option<usize>,
+}
+
+impl StoreHealth {
+    /// Known versions not applied yet: the service applies them at its next start.
+    pub fn pending_migrations(&self) -> Vec<i64> {
+        self.known_migrations.iter().filter(|v| !self.applied_migrations.contains(v)).copied().collect()
+    }
+
+    /// Applied versions this build does not know: the database was migrated by a newer
+    /// version.
+    pub fn unknown_migrations(&self) -> Vec<i64> {
+        self.applied_migrations.iter().filter(|v| !self.known_migrations.contains(v)).copied().collect()
+    }
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn new(location: String, migrator: &sqlx::migrate::Migrator) -> Self {
+        Self {
+            exists: false,
+            location,
+            known_migrations: migrator.iter().map(|m| m.version).collect(),
+            applied_migrations: Vec::new(),
+            changed_migrations: Vec::new(),
+            failed_migrations: Vec::new(),
+            stored_secret_bytes: None,
+        }
+    }
+
+    /// Records the rows of `_sqlx_migrations` (version, success, checksum).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    fn record(&mut self, migrator: &sqlx::migrate::Migrator, rows: Vec<(i64, bool, Vec<u8>)>) {
+        for (version, success, checksum) in rows {
+            if !success {
+                self.failed_migrations.push(version);
+                continue;
+            }
+            self.applied_migrations.push(version);
+            if migrator.iter().any(|m| m.version == version && *m.checksum != *checksum) {
+                self.changed_migrations.push(version);
+            }
+        }
+    }
+}
+
+/// Looks at the database `url` names without changing it: whether it exists, which
+/// migrations are applied against the ones this build knows, and whether it holds a generated
+/// session secret. Never creates a file, never migrates (read-only for SQLite, `SELECT`s only
+/// for PostgreSQL); errors name no password.
+pub async fn inspect(url: &str, pool: &PoolConfig) -> StoreResult<StoreHealth> {
+    supported_url(url).map_err(StoreError::Unavailable)?;
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return SqliteStore::inspect(url).await;
+    }
+    #[cfg(feature = "postgres")]
+    if is_postgres(url) {
+        return PgStore::inspect(url, pool).await;
+    }
+    let _ = pool;
+    Err(StoreError::Unavailable(format!("{url:?} has no backend in this build")))
+}
+
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")

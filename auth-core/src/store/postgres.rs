@@ -88,6 +88,53 @@ impl PgStore {
         Ok(Self { pool, instance: uuid::Uuid::new_v4().simple().to_string() })
     }
 
+    /// [`super::inspect`] for PostgreSQL: one connection (within `pool.acquire_timeout`),
+    /// `SELECT`s only.
+    pub(super) async fn inspect(url: &str, pool: &PoolConfig) -> StoreResult<super::StoreHealth> {
+        use sqlx::ConnectOptions as _;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid postgres URL: {}", redact(&e.to_string()))))?
+            .application_name("auth-admin");
+        let db = options.get_database().unwrap_or("(default)").to_string();
+        let location = format!("{}:{}/{db}", options.get_host(), options.get_port());
+        let migrator = migrator();
+        let mut health = super::StoreHealth::new(location.clone(), &migrator);
+        let mut conn = match tokio::time::timeout(pool.acquire_timeout, options.connect()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot reach PostgreSQL at {location}: {}",
+                    redact(&e.to_string())
+                )));
+            }
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot reach PostgreSQL at {location}: no answer within {:?}",
+                    pool.acquire_timeout
+                )));
+            }
+        };
+        health.exists = true;
+        let has = |name: &'static str| sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL").bind(name);
+        if has("_sqlx_migrations").fetch_one(&mut conn).await.map_err(db_error)? {
+            let rows = sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(db_error)?;
+            health.record(&migrator, rows);
+        }
+        if has("signing_keys").fetch_one(&mut conn).await.map_err(db_error)? {
+            let len: Option<i32> =
+                sqlx::query_scalar("SELECT octet_length(secret) FROM signing_keys WHERE id = 'session'")
+                    .fetch_optional(&mut conn)
+                    .await
+                    .map_err(db_error)?;
+            health.stored_secret_bytes = len.and_then(|n| usize::try_from(n).ok());
+        }
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(health)
+    }
+
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool.begin().await.map_err(db_error)
     }

@@ -76,6 +76,43 @@ impl SqliteStore {
         Ok(Self { pool, instance: uuid::Uuid::new_v4().to_string() })
     }
 
+    /// [`super::inspect`] for SQLite: opens the file read-only (never creating it) and reads
+    /// `_sqlx_migrations` and whether a generated secret is stored.
+    pub(super) async fn inspect(url: &str) -> StoreResult<super::StoreHealth> {
+        use sqlx::ConnectOptions as _;
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid sqlite URL: {e}")))?
+            .create_if_missing(false)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(5));
+        let path = options.get_filename().to_path_buf();
+        let migrator = migrator();
+        let mut health = super::StoreHealth::new(path.display().to_string(), &migrator);
+        if url.contains(":memory:") || !path.is_file() {
+            return Ok(health);
+        }
+        health.exists = true;
+        let mut conn = options.connect().await.map_err(db_error)?;
+        let has_table = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
+        let has = |name: &'static str| sqlx::query_scalar::<_, i64>(has_table).bind(name);
+        if has("_sqlx_migrations").fetch_one(&mut conn).await.map_err(db_error)? > 0 {
+            let rows = sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(db_error)?;
+            health.record(&migrator, rows);
+        }
+        if has("signing_keys").fetch_one(&mut conn).await.map_err(db_error)? > 0 {
+            let len: Option<i64> = sqlx::query_scalar("SELECT length(secret) FROM signing_keys WHERE id = 'session'")
+                .fetch_optional(&mut conn)
+                .await
+                .map_err(db_error)?;
+            health.stored_secret_bytes = len.and_then(|n| usize::try_from(n).ok());
+        }
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(health)
+    }
+
     /// IMMEDIATE takes the write lock up front: concurrent writers queue instead of racing.
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
@@ -176,6 +213,29 @@ sql_store!(SqliteStore, sqlx::Sqlite);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inspection reads without creating or migrating, and sees what `connect` did.
+    #[tokio::test]
+    async fn inspect_changes_nothing() {
+        let path = std::env::temp_dir().join(format!("auth-core-inspect-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", path.display());
+        let missing = SqliteStore::inspect(&url).await.expect("inspect a missing file");
+        assert!(!missing.exists && !path.exists(), "never creates the file");
+        assert_eq!(missing.pending_migrations(), missing.known_migrations);
+        let store = SqliteStore::connect(&url).await.expect("store");
+        let migrated = SqliteStore::inspect(&url).await.expect("inspect");
+        assert!(migrated.exists && migrated.pending_migrations().is_empty(), "{migrated:?}");
+        assert!(migrated.unknown_migrations().is_empty() && migrated.changed_migrations.is_empty());
+        assert_eq!(migrated.stored_secret_bytes, None);
+        store.signing_secret(&[7u8; 32]).await.expect("secret");
+        assert_eq!(SqliteStore::inspect(&url).await.expect("inspect").stored_secret_bytes, Some(32));
+        let mut conn = store.pool.acquire().await.expect("connection");
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 6").execute(&mut *conn).await.expect("unapply");
+        drop(conn);
+        assert_eq!(SqliteStore::inspect(&url).await.expect("inspect").pending_migrations(), [6]);
+        drop(store);
+        let _ = std::fs::remove_file(&path);
+    }
 
     /// A row this version cannot read is an error (503 upstream), never a default.
     #[tokio::test]
