@@ -41,8 +41,12 @@ const LAYERS: &[(&str, u8)] = &[
     ("orgs", 5),
     ("oidc::sso", 5),
     ("recovery", 5),
+    // Audit events (logged and stored), recorded by the operations.
+    ("audit", 5),
     // `oidc` (the relying party and its sign-in operations) without the `oidc` feature.
     ("oidc::disabled", 5),
+    // Instance administration over the operations (the console and `auth-admin`).
+    ("admin", 6),
     // The adapters' protocol.
     ("adapter", 6),
     // Front ends.
