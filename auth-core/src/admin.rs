@@ -66,7 +66,7 @@ impl AuthService {
 
     /// Administrative actions for a signed-in instance admin; 403 `forbidden` for anyone else.
     pub async fn admin_as<'a>(&'a self, user: &'a CurrentUser) -> Result<Admin<'a>, AuthError> {
-        if self.is_instance_admin(&user.id, &user.organizations).await? {
+        if self.is_instance_admin(&user.organizations).await? {
             Ok(Admin { service: self, actor: Some(user) })
         } else {
             Err(AuthError::Forbidden("this needs an instance admin (an admin of the instance's organization)".into()))
@@ -79,7 +79,7 @@ impl AuthService {
     }
 
     /// Whether `memberships` make their user an instance admin.
-    pub(crate) async fn is_instance_admin(&self, _id: &UserId, memberships: &[Membership]) -> Result<bool, AuthError> {
+    pub(crate) async fn is_instance_admin(&self, memberships: &[Membership]) -> Result<bool, AuthError> {
         if !memberships.iter().any(|m| m.role == Role::Admin) {
             return Ok(false);
         }
@@ -148,7 +148,7 @@ impl Admin<'_> {
     pub async fn detail(&self, id: &UserId) -> Result<UserDetail, AuthError> {
         let user = self.store().get_user(id).await?.ok_or_else(no_user)?;
         let memberships = self.store().user_memberships(id).await?;
-        let instance_admin = self.service.is_instance_admin(id, &memberships).await?;
+        let instance_admin = self.service.is_instance_admin(&memberships).await?;
         Ok(UserDetail {
             email_verified: self.store().email_verified(id).await?,
             sessions: self.store().list_sessions(id, now()).await?,

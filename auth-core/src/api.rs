@@ -1105,7 +1105,7 @@ pub(crate) async fn admin_users(svc: &AuthService, req: &RequestView<'_>, _: &[&
     if q.as_deref().is_some_and(|q| q.chars().count() > 200) {
         return Err(AuthError::invalid("q", "at most 200 characters"));
     }
-    let offset = query_number(req, "offset", 0u32, u32::MAX, Some(0))?.unwrap_or(0);
+    let offset = query_number(req, "offset", 0u32, i32::MAX.unsigned_abs(), Some(0))?.unwrap_or(0);
     let limit = query_number(req, "limit", 1u32, crate::admin::MAX_PAGE, Some(50))?.unwrap_or(50);
     let page = svc.admin_as(&user).await?.users(q.as_deref(), offset, limit).await?;
     let users = page

@@ -95,7 +95,7 @@ async fn admin_users_search_and_page(a: Adapter) {
     let second = json(s.get("/api/v1/auth/admin/users?offset=1&limit=2", Some(&admin)).await).await;
     assert_eq!((second["total"].as_u64(), second["users"].as_array().map(Vec::len)), (Some(4), Some(2)));
     assert_eq!(second["users"][0]["email"], "bob@example.com");
-    for bad in ["limit=0", "limit=201", "offset=-1", "limit=x"] {
+    for bad in ["limit=0", "limit=201", "offset=-1", "offset=2147483648", "limit=x"] {
         let r = s.get(&format!("/api/v1/auth/admin/users?{bad}"), Some(&admin)).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(json(r).await["error"], "invalid_request");

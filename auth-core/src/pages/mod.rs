@@ -107,7 +107,7 @@ impl AuthService {
     /// Shows "Admin" in the navigation when `user` is an instance admin.
     pub(crate) async fn mark_instance_admin(&self, c: &mut Chrome, user: &CurrentUser) -> Result<(), AuthError> {
         if let Some(nav) = c.nav.as_mut() {
-            nav.instance_admin = self.is_instance_admin(&user.id, &user.organizations).await?;
+            nav.instance_admin = self.is_instance_admin(&user.organizations).await?;
         }
         Ok(())
     }
