@@ -10,7 +10,7 @@ use crate::http::{AuthResponse, RequestView};
 use crate::password::PasswordHasher;
 use crate::secret::Secret;
 use crate::session::{CookieSpec, CurrentUser, SessionCache, SessionState, TokenCodec, TokenEntry};
-use crate::store::{CacheEvent, Pushed, SessionId, Store, StoreError};
+use crate::store::{AuditSource, CacheEvent, Pushed, SessionId, Store, StoreError};
 use crate::throttle::{DeviceCookies, Throttle};
 use crate::time::now;
 
@@ -188,15 +188,7 @@ impl AuthService {
                  configure basicAuth.jwtSecret (or existingSecretName) to share it with other services"
             );
         }
-        let b = &config.basic_auth;
-        let passwords = tokio::task::spawn_blocking({
-            let (params, max, min) = (b.argon2, b.max_concurrent_hashes, b.min_password_length);
-            let score = b.min_password_score;
-            move || PasswordHasher::new(params, max, min, score)
-        })
-        .await
-        .map_err(|e| StartupError::Config(e.to_string()))?
-        .map_err(|e| StartupError::Config(e.to_string()))?;
+        let passwords = password_hasher(&config).await?;
         for p in &config.oidc {
             if !p.verify_ssl {
                 tracing::warn!(
@@ -215,33 +207,8 @@ impl AuthService {
             Some(oidc)
         };
         let metrics = MetricsEndpoint::start(&config.metrics).await?;
-        let inner = Inner {
-            metrics,
-            oidc,
-            mailer,
-            cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
-            throttle: Throttle::new(config.throttle.clone()),
-            devices: DeviceCookies::new(&config, &secret),
-            cookie: CookieSpec::new(&config),
-            public_origin: config.public_origin(),
-            assets: crate::assets::Assets::new(&config.ui, &config.oidc),
-            audit_source: crate::store::AuditSource::Http,
-            openapi: std::sync::OnceLock::new(),
-            peer_warned: std::sync::atomic::AtomicBool::new(false),
-            forwarded_warned: std::sync::atomic::AtomicBool::new(false),
-            recovery_per_client: crate::rate::WindowLimiter::new(30, std::time::Duration::from_secs(3600), 100_000),
-            recovery_per_address: crate::rate::WindowLimiter::new(5, std::time::Duration::from_secs(3600), 100_000),
-            invitations_limit: crate::rate::WindowLimiter::new(
-                config.invitations_per_hour,
-                std::time::Duration::from_secs(3600),
-                100_000,
-            ),
-            store,
-            passwords,
-            tokens: std::sync::RwLock::new(Arc::new(tokens)),
-            keys_read_at: tokio::sync::Mutex::new(long_ago()),
-            config,
-        };
+        let parts = Parts { store, passwords, tokens, secret, mailer, oidc, metrics, source: AuditSource::Http };
+        let inner = Inner::new(config, parts);
         let inner = Arc::new(inner);
         if let Some(events) = inner.store.subscribe() {
             tokio::spawn(apply_pushed(Arc::downgrade(&inner), events));
@@ -260,34 +227,11 @@ impl AuthService {
         // The IdPs are not needed to administer accounts.
         config.oidc.clear();
         let (tokens, secret) = key_ring(&config, &*store).await?;
-        let b = &config.basic_auth;
-        let passwords =
-            PasswordHasher::new(b.argon2, b.max_concurrent_hashes, b.min_password_length, b.min_password_score)
-                .map_err(|e| StartupError::Config(e.to_string()))?;
+        let passwords = password_hasher(&config).await?;
         let mailer = config.smtp.as_ref().map(crate::mail::Mailer::new).transpose().map_err(StartupError::Config)?;
-        let inner = Inner {
-            metrics: None,
-            oidc: None,
-            mailer,
-            cache: SessionCache::new(16, config.session.revalidate_after),
-            throttle: Throttle::new(config.throttle.clone()),
-            devices: DeviceCookies::new(&config, &secret),
-            cookie: CookieSpec::new(&config),
-            public_origin: config.public_origin(),
-            assets: crate::assets::Assets::new(&config.ui, &config.oidc),
-            audit_source: crate::store::AuditSource::Cli,
-            openapi: std::sync::OnceLock::new(),
-            peer_warned: std::sync::atomic::AtomicBool::new(true),
-            forwarded_warned: std::sync::atomic::AtomicBool::new(true),
-            recovery_per_client: crate::rate::WindowLimiter::new(30, std::time::Duration::from_secs(3600), 16),
-            recovery_per_address: crate::rate::WindowLimiter::new(5, std::time::Duration::from_secs(3600), 16),
-            invitations_limit: crate::rate::WindowLimiter::new(u32::MAX, std::time::Duration::from_secs(3600), 16),
-            store,
-            passwords,
-            tokens: std::sync::RwLock::new(Arc::new(tokens)),
-            keys_read_at: tokio::sync::Mutex::new(long_ago()),
-            config,
-        };
+        let parts =
+            Parts { store, passwords, tokens, secret, mailer, oidc: None, metrics: None, source: AuditSource::Cli };
+        let inner = Inner::new(config, parts);
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -715,6 +659,58 @@ pub(crate) fn csrf_verdict(
         Some(o) if !o.trim().eq_ignore_ascii_case(public_origin) => Err(AuthError::CsrfRejected),
         _ => Ok(()),
     }
+}
+
+/// What a service is made of besides its config.
+struct Parts {
+    store: Arc<dyn Store>,
+    passwords: PasswordHasher,
+    tokens: TokenCodec,
+    /// The current session secret, from which the cookie keys derive.
+    secret: Secret<Vec<u8>>,
+    mailer: Option<crate::mail::Mailer>,
+    oidc: Option<crate::oidc::Oidc>,
+    metrics: Option<MetricsEndpoint>,
+    source: AuditSource,
+}
+
+impl Inner {
+    fn new(config: AuthConfig, p: Parts) -> Self {
+        let hour = std::time::Duration::from_secs(3600);
+        Self {
+            metrics: p.metrics,
+            oidc: p.oidc,
+            mailer: p.mailer,
+            cache: SessionCache::new(config.session.cache_capacity, config.session.revalidate_after),
+            throttle: Throttle::new(config.throttle.clone()),
+            devices: DeviceCookies::new(&config, &p.secret),
+            cookie: CookieSpec::new(&config),
+            public_origin: config.public_origin(),
+            assets: crate::assets::Assets::new(&config.ui, &config.oidc),
+            audit_source: p.source,
+            openapi: std::sync::OnceLock::new(),
+            peer_warned: std::sync::atomic::AtomicBool::new(false),
+            forwarded_warned: std::sync::atomic::AtomicBool::new(false),
+            recovery_per_client: crate::rate::WindowLimiter::new(30, hour, 100_000),
+            recovery_per_address: crate::rate::WindowLimiter::new(5, hour, 100_000),
+            invitations_limit: crate::rate::WindowLimiter::new(config.invitations_per_hour, hour, 100_000),
+            store: p.store,
+            passwords: p.passwords,
+            tokens: std::sync::RwLock::new(Arc::new(p.tokens)),
+            keys_read_at: tokio::sync::Mutex::new(long_ago()),
+            config,
+        }
+    }
+}
+
+/// The password hasher of `basicAuth` (its breached-password list is read on the blocking pool).
+async fn password_hasher(config: &AuthConfig) -> Result<PasswordHasher, StartupError> {
+    let b = &config.basic_auth;
+    let (params, max, min, score) = (b.argon2, b.max_concurrent_hashes, b.min_password_length, b.min_password_score);
+    tokio::task::spawn_blocking(move || PasswordHasher::new(params, max, min, score))
+        .await
+        .map_err(|e| StartupError::Config(e.to_string()))?
+        .map_err(|e| StartupError::Config(e.to_string()))
 }
 
 /// The session key ring from the config, or from the store when it holds the secret (the

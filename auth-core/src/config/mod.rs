@@ -57,8 +57,7 @@ use crate::secret::Secret;
 
 pub use duration::parse_duration;
 pub use load::{LoadOptions, unknown_keys};
-#[cfg(test)]
-pub(crate) use validate::RESERVED_PAGES;
+pub(crate) use validate::BUILT_IN_PAGES;
 #[cfg(feature = "oidc")]
 pub(crate) use validate::is_tenant_id;
 pub use validate::{is_loopback_host, normalize_discovery_url};

@@ -633,9 +633,9 @@ fn check_ui(ui: &UiConfig, e: &mut Errors) {
     }
 }
 
-/// The built-in pages a `metrics.path` may not take over (`pages::PAGES`, held equal by a test
-/// there; `config` sits below `pages` and cannot read its list), plus the page prefixes.
-pub(crate) const RESERVED_PAGES: &[&str] = &[
+/// The built-in pages' paths (besides `/invitations/{token}`): the page router answers them
+/// (`pages::PAGES` is this list) and a `metrics.path` may not take them.
+pub(crate) const BUILT_IN_PAGES: &[&str] = &[
     "/login",
     "/logout",
     "/signup",
@@ -662,7 +662,7 @@ fn metrics_path_problem(path: &str) -> Option<String> {
         return Some(format!("{path:?} is inside the auth routes ({auth}/...): choose another path, like /metrics"));
     }
     let page_prefix = ["/settings/", "/invitations/"].iter().any(|p| path.starts_with(p));
-    if RESERVED_PAGES.contains(&path) || page_prefix {
+    if BUILT_IN_PAGES.contains(&path) || page_prefix {
         return Some(format!("{path:?} is a built-in page: choose another path, like /metrics"));
     }
     None
