@@ -38,7 +38,7 @@ impl AuthService {
         password: &str,
         name: Option<&str>,
         organization: Option<&str>,
-    ) -> Result<(IssuedSession, Vec<Organization>), AuthError> {
+    ) -> Result<(Option<IssuedSession>, UserRecord, Vec<Organization>), AuthError> {
         if !self.inner.config.basic_auth.enabled {
             return Err(AuthError::NotFound("password accounts are disabled".into()));
         }
@@ -79,8 +79,25 @@ impl AuthService {
             let (id, email) = (user.id.clone(), user.email.clone());
             tokio::spawn(async move { service.mail_verification_to(&id, &email).await });
         }
+        if self.inner.config.basic_auth.require_verified_email {
+            // No session before the address is verified: the link is on its way.
+            return Ok((None, user, vec![org]));
+        }
         let session = self.start_session(req, &user, AuthMethod::Password).await?;
-        Ok((session, vec![org]))
+        Ok((Some(session), user, vec![org]))
+    }
+
+    /// `basicAuth.requireVerifiedEmail`: refuses a session to a password account whose address
+    /// is not verified, and mails a fresh link (within the per-address limit).
+    async fn require_verified(&self, user: &UserRecord) -> Result<(), AuthError> {
+        if !self.inner.config.basic_auth.require_verified_email || self.inner.store.email_verified(&user.id).await? {
+            return Ok(());
+        }
+        let service = self.clone();
+        let (id, email) = (user.id.clone(), user.email.clone());
+        tokio::spawn(async move { service.mail_verification_to(&id, &email).await });
+        self.audit("login_refused_unverified").warning().user(&user.id).record().await;
+        Err(AuthError::EmailNotVerified)
     }
 
     /// `POST /login`: constant-shape answer for unknown email and wrong password. Counted in
@@ -144,6 +161,7 @@ impl AuthService {
                 Err(e) => tracing::warn!(error = %e, "could not rehash a password"),
             }
         }
+        self.require_verified(&user).await?;
         let mut session = self.start_session(req, &user, AuthMethod::Password).await?;
         self.audit("login").user(&user.id).field("method", "password").record().await;
         let device = match via {

@@ -540,7 +540,9 @@ pub(crate) async fn stylesheet(svc: &AuthService, req: &RequestView<'_>, _: &[&s
         with `basicAuth.signup: open`.",
     request_body = SignupBody,
     responses(
-        (status = 201, description = "Signed in; the session cookie is set", body = SignedInBody,
+        (status = 201, description = "Created and signed in; the session cookie is set. With \
+            `basicAuth.requireVerifiedEmail` no cookie is set: the verification link is mailed, and the user \
+            signs in after following it", body = SignedInBody,
             headers(("set-cookie" = String, description = "The session cookie"))),
         (status = 400, description = "`invalid_request`: a field is missing or refused (email, password policy)", body = ErrorBody),
         (status = 403, description = "`signup_closed`, `email_domain_not_allowed` or `sso_required` (an \
@@ -550,11 +552,18 @@ pub(crate) async fn stylesheet(svc: &AuthService, req: &RequestView<'_>, _: &[&s
     ))]
 pub(crate) async fn signup(svc: &AuthService, req: &RequestView<'_>, _: &[&str], body: &[u8]) -> Answer {
     let b: SignupBody = parse_json(body)?;
-    let (session, orgs) = svc.signup(req, &b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
+    let (session, user, orgs) =
+        svc.signup(req, &b.email, &b.password, b.name.as_deref(), b.organization.as_deref()).await?;
     let organizations =
         orgs.iter().map(|o| MembershipBody { id: o.id.to_string(), name: o.name.clone(), role: Role::Admin }).collect();
-    let body = SignedInBody { user: UserBody::from(&session.user), organizations };
-    Ok(AuthResponse::json(201, &body).with_header("set-cookie", session.cookie))
+    let user =
+        UserBody { id: user.id.to_string(), email: user.email, name: user.name, auth_method: AuthMethod::Password };
+    let response = AuthResponse::json(201, &SignedInBody { user, organizations });
+    Ok(match session {
+        Some(session) => response.with_header("set-cookie", session.cookie),
+        // basicAuth.requireVerifiedEmail: the verification link is on its way.
+        None => response,
+    })
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts",
@@ -565,8 +574,9 @@ pub(crate) async fn signup(svc: &AuthService, req: &RequestView<'_>, _: &[&str],
             headers(("set-cookie" = String, description = "The session cookie (and the device cookie)"))),
         (status = 400, description = "`invalid_request`: a field is missing", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`, the same for an unknown email and a wrong password", body = ErrorBody),
-        (status = 403, description = "`email_domain_not_allowed`, or `sso_required`: the email's domain belongs \
-            to a provider with `enforce: true`", body = ErrorBody),
+        (status = 403, description = "`email_domain_not_allowed`; `sso_required`: the email's domain belongs \
+            to a provider with `enforce: true`; `forbidden`: the account is disabled; `email_not_verified`: \
+            `basicAuth.requireVerifiedEmail` and the address is not verified yet (a fresh link is mailed)", body = ErrorBody),
         (status = 404, description = "`not_found`: password sign-in is disabled", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts", body = ErrorBody),
     ))]

@@ -28,6 +28,10 @@ pub enum AuthError {
     /// (`oidc.providers[].enforce`): 403 `sso_required`. Holds the provider's display name.
     #[error("addresses of this domain sign in with {0}: use \"Sign in with {0}\"")]
     SsoRequired(String),
+    /// `basicAuth.requireVerifiedEmail`: a password account whose address is not verified yet
+    /// gets no session: 403 `email_not_verified` (a verification link is on its way).
+    #[error("verify your email address first: follow the link we sent to it, then sign in")]
+    EmailNotVerified,
     /// A cross-site request carried the session cookie.
     #[error("cross-site request refused")]
     CsrfRejected,
@@ -99,6 +103,7 @@ impl AuthError {
             Self::EmailDomainNotAllowed => ErrorCode::EmailDomainNotAllowed,
             Self::SignupClosed => ErrorCode::SignupClosed,
             Self::SsoRequired(_) => ErrorCode::SsoRequired,
+            Self::EmailNotVerified => ErrorCode::EmailNotVerified,
             Self::CsrfRejected => ErrorCode::CsrfRejected,
             Self::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Self::NotFound(_) => ErrorCode::NotFound,
@@ -121,6 +126,7 @@ impl AuthError {
             | Self::EmailDomainNotAllowed
             | Self::SignupClosed
             | Self::SsoRequired(_)
+            | Self::EmailNotVerified
             | Self::CsrfRejected => 403,
             Self::InvalidRequest { .. } => 400,
             Self::NotFound(_) => 404,
@@ -166,6 +172,8 @@ pub enum ErrorCode {
     SsoRequired,
     /// 403: a cross-site state-changing request.
     CsrfRejected,
+    /// 403: `basicAuth.requireVerifiedEmail` and the address is not verified yet.
+    EmailNotVerified,
     /// 400: a malformed body or parameter; the message names the field.
     InvalidRequest,
     /// 404: no such route or resource (or not visible to the caller).
@@ -190,7 +198,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of SPEC §3.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::Unauthenticated,
         Self::InvalidCredentials,
         Self::Forbidden,
@@ -198,6 +206,7 @@ impl ErrorCode {
         Self::SignupClosed,
         Self::SsoRequired,
         Self::CsrfRejected,
+        Self::EmailNotVerified,
         Self::InvalidRequest,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -220,6 +229,7 @@ impl ErrorCode {
             Self::SignupClosed => "signup_closed",
             Self::SsoRequired => "sso_required",
             Self::CsrfRejected => "csrf_rejected",
+            Self::EmailNotVerified => "email_not_verified",
             Self::InvalidRequest => "invalid_request",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",

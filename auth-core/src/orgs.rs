@@ -279,6 +279,10 @@ impl AuthService {
             StoreError::Conflict(why) => AuthError::Conflict(why),
             other => other.into(),
         })?;
+        if matches!(acceptor, Acceptor::New(_)) && self.config().basic_auth.require_verified_email {
+            // The invitation was bound to this address: accepting it proves it.
+            self.inner.store.set_email_verified(&user.id, &user.email).await?;
+        }
         self.invalidate_user(&user.id).await?;
         self.audit("invitation_accepted")
             .org(&inv.org_id)

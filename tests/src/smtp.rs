@@ -71,6 +71,21 @@ impl Sink {
     }
 }
 
+impl Sink {
+    /// The token of the first link to `base` + `page` (`/reset-password`, `/verify-email`) in
+    /// the mails to `to`; waits for them like [`mail`](Self::mail), at most 20 mails.
+    pub async fn token_for(&self, base: &str, to: &str, page: &str) -> String {
+        for n in 1..=20 {
+            let mail = self.mail(n).await;
+            if mail.contains(&format!("X-Rcpt-To: {to}")) && mail.contains(&format!("{base}{page}?token=")) {
+                let url = link(&mail, &format!("{base}{page}?token="));
+                return url.rsplit("token=").next().expect("token").to_string();
+            }
+        }
+        panic!("no {page} mail for {to}");
+    }
+}
+
 /// The first URL in `mail` that starts with `prefix`.
 pub fn link(mail: &str, prefix: &str) -> String {
     let start = mail.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in {mail}"));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use auth_tests::smtp::{Sink, link, smtp_yaml, start_sink};
+use auth_tests::smtp::{Sink, smtp_yaml, start_sink};
 use auth_tests::{Adapter, PASSWORD, StatusCode, TestServer, both, json};
 use serde_json::{Value, json};
 
@@ -20,14 +20,7 @@ const NEW_PASSWORD: &str = "a brand new passphrase for carol";
 
 /// The token of the first link to `page` in the mails addressed to `to`.
 async fn token_for(sink: &Sink, s: &TestServer, to: &str, page: &str) -> String {
-    for n in 1..=20 {
-        let mail = sink.mail(n).await;
-        if mail.contains(&format!("X-Rcpt-To: {to}")) && mail.contains(&format!("{}{page}?token=", s.base)) {
-            let url = link(&mail, &format!("{}{page}?token=", s.base));
-            return url.rsplit("token=").next().expect("token").to_string();
-        }
-    }
-    panic!("no {page} mail for {to}");
+    sink.token_for(&s.base, to, page).await
 }
 
 async fn forgot(s: &TestServer, email: &str) -> (StatusCode, String) {

@@ -239,6 +239,9 @@ pub struct BasicAuthConfig {
     /// How long a password-reset link works (`basicAuth.passwordReset.expiresIn`), 5 s to
     /// 24 h. Defaults to 30 min.
     pub password_reset_ttl: Duration,
+    /// A password account gets a session only once its email address is verified
+    /// (`basicAuth.requireVerifiedEmail`; needs `smtp`). Defaults to `false`.
+    pub require_verified_email: bool,
 }
 
 impl Default for BasicAuthConfig {
@@ -253,6 +256,7 @@ impl Default for BasicAuthConfig {
             argon2: Argon2Params::default(),
             max_concurrent_hashes: cpus.clamp(1, 64),
             password_reset_ttl: Duration::from_secs(30 * 60),
+            require_verified_email: false,
         }
     }
 }
@@ -847,6 +851,7 @@ mod tests {
             ("basicAuth.minPasswordLength", vec![Want::text(b.min_password_length)]),
             ("basicAuth.minPasswordScore", vec![Want::text(b.min_password_score)]),
             ("basicAuth.passwordReset.expiresIn", vec![Want::Duration(b.password_reset_ttl)]),
+            ("basicAuth.requireVerifiedEmail", vec![Want::text(b.require_verified_email)]),
             (
                 "basicAuth.argon2.{memoryKib,iterations,parallelism}",
                 vec![

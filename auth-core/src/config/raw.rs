@@ -73,6 +73,8 @@ pub(crate) struct RawBasicAuth {
     pub(crate) argon2: Option<RawArgon2>,
     pub(crate) max_concurrent_hashes: Option<usize>,
     pub(crate) password_reset: Option<RawPasswordReset>,
+    #[serde(default, deserialize_with = "flex_bool")]
+    pub(crate) require_verified_email: Option<bool>,
 }
 
 /// `basicAuth.passwordReset.*`.

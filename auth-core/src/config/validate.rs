@@ -143,6 +143,7 @@ pub(super) fn build(
     }
     set(&mut b.max_concurrent_hashes, rb.max_concurrent_hashes);
     set(&mut b.password_reset_ttl, rb.password_reset.as_ref().and_then(|r| r.expires_in).map(|d| d.0));
+    set(&mut b.require_verified_email, rb.require_verified_email);
 
     let (jwt_secret, jwt_secret_env, jwt_secret_file) = resolve_secret(&rb, env, &mut e);
     c.jwt_secret_origin = match (&jwt_secret, jwt_secret_env, jwt_secret_file) {
@@ -438,6 +439,9 @@ fn check(c: &AuthConfig, o: &Origins, e: &mut Errors) {
     in_range(e, "invitations.maxPerHour", c.invitations_per_hour, 1, Some(10_000));
     if let Some(s) = &c.smtp {
         check_smtp(s, e);
+    }
+    if c.basic_auth.require_verified_email && c.smtp.is_none() {
+        e.at("basicAuth.requireVerifiedEmail", "needs smtp: the verification links are sent by mail");
     }
 }
 

@@ -307,9 +307,17 @@ async fn signup_page(
 async fn signup_post(service: &AuthService, req: &RequestView<'_>, form: &Value) -> Result<AuthResponse, AuthError> {
     let opt = |k: &str| Some(field(form, k)).filter(|v| !v.trim().is_empty());
     match service.signup(req, field(form, "email"), field(form, "password"), opt("name"), opt("organization")).await {
-        Ok((s, _)) => {
+        Ok((Some(s), _, _)) => {
             let to = safe_return_to(req.query_param("return_to").as_deref());
             Ok(AuthResponse::redirect(303, &to).with_header("set-cookie", s.cookie))
+        }
+        Ok((None, user, _)) => {
+            // basicAuth.requireVerifiedEmail: no session before the address is verified.
+            let c = service.chrome(req, "Check your inbox", None);
+            let text = format!("We sent a link to {} to confirm the address. Follow it, then sign in.", user.email);
+            let page =
+                MessagePage { c, text: Some(text), link: Link { href: "/login".into(), text: "Sign in".into() } };
+            Ok(service.page(201, &page))
         }
         Err(e) => signup_page(service, req, Some(&e), form).await,
     }
