@@ -25,6 +25,8 @@ pub mod authz;
 pub mod config;
 pub mod email;
 mod error;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod http;
 #[cfg(feature = "smtp")]
 mod mail;
