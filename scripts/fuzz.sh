@@ -7,7 +7,14 @@
 #   scripts/fuzz.sh run TARGET CPU_MIN     one target until its process has used CPU_MIN minutes
 #                                          of CPU (not wall time: a busy machine only makes it
 #                                          take longer); corpus in fuzz/corpus/TARGET, findings
-#                                          in fuzz/artifacts/TARGET, log in fuzz/logs/TARGET.log
+#                                          in fuzz/artifacts/TARGET (crash-, timeout-, oom-,
+#                                          leak-; a slow-unit- file only says a unit took over
+#                                          10 s of wall time, e.g. while the fuzzer was paused),
+#                                          log in fuzz/logs/TARGET.log
+#   scripts/fuzz.sh coverage TARGET        replays fuzz/corpus/TARGET and the seeds and prints
+#                                          the edge coverage of auth-core's functions that the
+#                                          corpus reaches (libFuzzer -print_coverage; needs
+#                                          llvm-symbolizer: Debian's llvm-14)
 #   scripts/fuzz.sh list                   the targets
 #
 # The machine's one toolchain is stable: RUSTC_BOOTSTRAP=1 lets it take the nightly-only
@@ -106,11 +113,30 @@ case $cmd in
         if [[ -n ${FUZZ_PID_DIR:-} ]]; then rm -f "$FUZZ_PID_DIR/$t.pid"; fi
         echo "fuzz run $t: exit $rc, $((used / hz)) CPU-s in $(($(date +%s) - started)) s," \
             "corpus $(find fuzz/corpus/"$t" -type f | wc -l) files," \
-            "findings $(find fuzz/artifacts/"$t" -type f | wc -l)" | tee -a "$log" >&2
+            "findings $(find fuzz/artifacts/"$t" -type f ! -name 'slow-unit-*' | wc -l)" | tee -a "$log" >&2
         grep -E '^#[0-9]+.*(DONE|INITED)|^stat::' "$log" | tail -8 >&2 || true
         ;;
+    coverage)
+        t=${2:?target}
+        [[ -x $BIN/$t ]] || build
+        command -v llvm-symbolizer >/dev/null || { echo "fuzz.sh: coverage needs llvm-symbolizer (apt-get install llvm-14)" >&2; exit 1; }
+        dirs=(fuzz/seeds/"$t")
+        [[ -d fuzz/corpus/$t ]] && dirs=(fuzz/corpus/"$t" "${dirs[@]}")
+        # shellcheck disable=SC2046
+        "$BIN/$t" $(flags "$t") -runs=0 -print_coverage=1 "${dirs[@]}" 2>&1 |
+            awk -v t="$t" '
+                /^COVERED_FUNC: / && / \/.*auth-core\/src\// {
+                    split($5, e, "/"); covered += e[1]; total += e[2]; funcs++
+                    file = $NF; sub(/:[0-9]+$/, "", file); sub(/.*auth-core\/src\//, "", file); files[file] = 1
+                }
+                END {
+                    n = 0; for (f in files) n++
+                    printf "%s: %d auth-core functions reached (in %d files), %d of their %d edges covered (%.0f %%)\n",
+                        t, funcs, n, covered, total, total ? 100 * covered / total : 0
+                }'
+        ;;
     *)
-        sed -n '2,16p' "$0" >&2
+        sed -n '2,20p' "$0" >&2
         exit 2
         ;;
 esac

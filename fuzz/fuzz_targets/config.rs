@@ -24,7 +24,9 @@ fuzz_target!(|data: &[u8]| {
             let text = errors.to_string();
             assert!(!text.is_empty());
             for name in SECRETS {
-                if let Some(secret) = env.get(name).filter(|s| s.len() >= 12 && !yaml.contains(**s)) {
+                // Unless the same text is also given where it is no secret (the file, another variable).
+                let elsewhere = |s: &str| yaml.contains(s) || env.iter().any(|(k, v)| *k != name && v.contains(s));
+                if let Some(secret) = env.get(name).filter(|s| s.len() >= 12 && !elsewhere(s)) {
                     assert!(!text.contains(secret), "an error message repeats {name}: {text}");
                 }
             }
