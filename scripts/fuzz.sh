@@ -15,6 +15,8 @@
 #                                          the edge coverage of auth-core's functions that the
 #                                          corpus reaches (libFuzzer -print_coverage; needs
 #                                          llvm-symbolizer: Debian's llvm-14)
+#   scripts/fuzz.sh report                 one markdown row per target, its `run`s added up:
+#                                          CPU time, executions, corpus, coverage, findings
 #   scripts/fuzz.sh list                   the targets
 #
 # The machine's one toolchain is stable: RUSTC_BOOTSTRAP=1 lets it take the nightly-only
@@ -111,10 +113,32 @@ case $cmd in
         rc=0
         wait "$pid" || rc=$?
         if [[ -n ${FUZZ_PID_DIR:-} ]]; then rm -f "$FUZZ_PID_DIR/$t.pid"; fi
-        echo "fuzz run $t: exit $rc, $((used / hz)) CPU-s in $(($(date +%s) - started)) s," \
+        execs=$(grep -a -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/^#\([0-9]*\).*/\1/p')
+        # One line per run in fuzz/logs/TARGET.runs: `report` adds the runs of a target up.
+        echo "fuzz run $t: exit $rc, $((used / hz)) CPU-s in $(($(date +%s) - started)) s, ${execs:-0} execs," \
             "corpus $(find fuzz/corpus/"$t" -type f | wc -l) files," \
-            "findings $(find fuzz/artifacts/"$t" -type f ! -name 'slow-unit-*' | wc -l)" | tee -a "$log" >&2
+            "findings $(find fuzz/artifacts/"$t" -type f ! -name 'slow-unit-*' | wc -l)" | tee -a "$log" fuzz/logs/"$t".runs >&2
         grep -E '^#[0-9]+.*(DONE|INITED)|^stat::' "$log" | tail -8 >&2 || true
+        ;;
+    report)
+        echo "| target | CPU time | executions | exec per CPU-s | corpus (files, size) | cov / ft | auth-core edges | findings |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        for t in $(targets); do
+            log=fuzz/logs/$t.log
+            [[ -f $log ]] || continue
+            runs=fuzz/logs/$t.runs
+            [[ -f $runs ]] || continue
+            cpu=$(sed -n 's/.*exit [0-9]*, \([0-9]*\) CPU-s.*/\1/p' "$runs" | awk '{s += $1} END {print s + 0}')
+            execs=$(sed -n 's/.* \([0-9]*\) execs,.*/\1/p' "$runs" | awk '{s += $1} END {print s + 0}')
+            last=$(grep -a -E '^#[0-9]+' "$log" | tail -1)
+            cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\).*/\1 \/ \2/p' <<<"$last")
+            files=$(find fuzz/corpus/"$t" -type f | wc -l)
+            size=$(du -sk fuzz/corpus/"$t" | cut -f1)
+            edges=$("$0" coverage "$t" 2>/dev/null | sed -n 's/.*, \([0-9]* of their [0-9]* edges covered ([0-9]* %)\)/\1/p')
+            found=$(find fuzz/artifacts/"$t" -type f ! -name 'slow-unit-*' | wc -l)
+            printf '| `%s` | %d min %02d s | %s | %s | %s, %s KiB | %s | %s | %s |\n' "$t" $((cpu / 60)) $((cpu % 60)) \
+                "$execs" $((execs / (cpu > 0 ? cpu : 1))) "$files" "$size" "$cov" "$edges" "$found"
+        done
         ;;
     coverage)
         t=${2:?target}

@@ -1,9 +1,10 @@
 //! Header parsing: the session cookie in `Cookie` (one or several headers), the bearer token
 //! in `Authorization`, the client address from `X-Forwarded-For` behind trusted proxies, the
-//! CSRF check (`Sec-Fetch-Site`, `Origin`) and query parameters. Properties: no panic; a cookie
-//! value is found only under its exact name and holds no `;`; a bearer token only under the
-//! `Bearer` scheme; the client address is the peer or an address written in the header; a
-//! cross-site `Sec-Fetch-Site` or a foreign `Origin` never passes the CSRF check.
+//! CSRF check (`Sec-Fetch-Site`, `Origin`) and query parameters. Properties: no panic; a
+//! cookie is found exactly as a plain split at `;` finds it, only under its exact name, and
+//! holds no `;`; a bearer token only under the `Bearer` scheme; the client address is the
+//! peer or an address written in the header; a cross-site `Sec-Fetch-Site` or a foreign
+//! `Origin` never passes the CSRF check.
 #![no_main]
 
 use std::net::IpAddr;
@@ -31,6 +32,16 @@ fuzz_target!(|data: &[u8]| {
     let req = request("POST", "/api/v1/auth/login", query, &headers, peer);
 
     let name = service.cookie_name();
+    // The obvious reading (each `Cookie` header in order, split at `;`), against which the
+    // guard's faster scan must give the same answer for any name.
+    let reference = |name: &str| {
+        headers.0.iter().filter(|(k, _)| k == "cookie").find_map(|(_, h)| {
+            h.split(';').map(str::trim_start).find_map(|p| p.strip_prefix(name)?.strip_prefix('=')).map(str::trim_end)
+        })
+    };
+    for n in [name, "a", "theme"] {
+        assert_eq!(req.cookie(n), reference(n), "cookie {n:?}");
+    }
     if let Some(v) = req.cookie(name) {
         assert!(!v.contains(';'));
         let found = headers.0.iter().filter(|(k, _)| k == "cookie").any(|(_, h)| {
