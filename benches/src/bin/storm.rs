@@ -1,13 +1,14 @@
 //! The login-storm client, and the argon2 timer it is compared with (docs/PERFORMANCE.md).
 //!
 //! ```text
-//! storm hash  --memory-kib 19456 --iterations 2 --parallelism 1 [--count 20]
+//! storm hash  --memory-kib 19456 --iterations 2 --parallelism 1 [--count 20] [--threads 1]
 //! storm login --addr 127.0.0.1:3300 [--concurrency 1000] [--duration 20] [--health-rate 20]
 //!             [--email a@example.com] [--password '...'] [--timeout 120]
 //! ```
 //!
 //! `hash` computes one argon2id hash of the password `--count` times on one thread (the work of
-//! one sign-in, with the parameters given) and prints the median time of one.
+//! one sign-in, with the parameters given) and prints the median time of one; with `--threads N`
+//! on N threads at once (the median over all of them).
 //!
 //! `login` opens `--concurrency` keep-alive connections to `--addr` (loopback only) and on each
 //! sends `POST /api/v1/auth/login` with the JSON credentials in a loop until `--duration`
@@ -41,6 +42,7 @@ struct Opts {
     iterations: u32,
     parallelism: u32,
     count: usize,
+    threads: usize,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -56,6 +58,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         iterations: 2,
         parallelism: 1,
         count: 20,
+        threads: 1,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -73,6 +76,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--iterations" => o.iterations = u32::try_from(num()?).map_err(|e| e.to_string())?,
             "--parallelism" => o.parallelism = u32::try_from(num()?).map_err(|e| e.to_string())?,
             "--count" => o.count = usize::try_from(num()?).map_err(|e| e.to_string())?.max(1),
+            "--threads" => o.threads = usize::try_from(num()?).map_err(|e| e.to_string())?.clamp(1, 64),
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -113,13 +117,30 @@ fn main() {
 /// sign-in costs the server, which computes in a reused memory buffer (auth-core's
 /// password.rs), so neither does this timer allocate per hash.
 fn hash(o: &Opts) -> i32 {
-    let params = match argon2::Params::new(o.memory_kib, o.iterations, o.parallelism, None) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: argon2 parameters: {e}");
-            return 2;
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..o.threads).map(|_| scope.spawn(|| hash_times(o))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a hashing thread panicked".into()))).collect()
+    });
+    let mut times = Vec::new();
+    for run in runs {
+        match run {
+            Ok(t) => times.extend(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
         }
-    };
+    }
+    times.sort();
+    println!("hash_ms {:.2}", times[times.len() / 2].as_secs_f64() * 1e3);
+    println!("hash_min_ms {:.2}", times[0].as_secs_f64() * 1e3);
+    0
+}
+
+/// `--count` timed argon2 computations on this thread.
+fn hash_times(o: &Opts) -> Result<Vec<Duration>, String> {
+    let params = argon2::Params::new(o.memory_kib, o.iterations, o.parallelism, None)
+        .map_err(|e| format!("argon2 parameters: {e}"))?;
     let blocks = params.block_count();
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut memory = vec![argon2::Block::default(); blocks];
@@ -128,18 +149,14 @@ fn hash(o: &Opts) -> i32 {
     let mut times = Vec::with_capacity(o.count);
     for _ in 0..=o.count {
         let start = Instant::now();
-        if let Err(e) = argon.hash_password_into_with_memory(o.password.as_bytes(), &salt, &mut out, &mut memory) {
-            eprintln!("error: argon2: {e}");
-            return 1;
-        }
+        argon
+            .hash_password_into_with_memory(o.password.as_bytes(), &salt, &mut out, &mut memory)
+            .map_err(|e| format!("argon2: {e}"))?;
         times.push(start.elapsed());
     }
     // The first run touches the memory for the first time.
     times.remove(0);
-    times.sort();
-    println!("hash_ms {:.2}", times[times.len() / 2].as_secs_f64() * 1e3);
-    println!("hash_min_ms {:.2}", times[0].as_secs_f64() * 1e3);
-    0
+    Ok(times)
 }
 
 async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
