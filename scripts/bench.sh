@@ -18,7 +18,7 @@
 # 2. Login storm (axum-app, actix-app, unpinned): STORM_CONCURRENCY concurrent correct-password
 #    logins for STORM_DURATION s (`storm login`), against the argon2 ceiling (cores / the median
 #    time of one verification with the server's parameters, `storm hash`, measured just
-#    before; also timed on every core at once, which is what the cores deliver together);
+#    before and after; also timed on every core at once, which is what the cores deliver together);
 #    peak RSS (VmHWM), /health p99 from a prober on its own connection, errors.
 #    The server runs with a bench config (written to the work directory) that lifts exactly
 #    the login throttle's limits (loginThrottle.maxFailuresPerAccount/PerClient: 1000000),
@@ -284,17 +284,19 @@ EOF
         "$BIN/$fw-app" --config "$config"
     local pid=$STARTED
     post_cookie "$port" /api/v1/auth/signup >/dev/null
-    local hash
-    hash=$(timeout 300 "$BIN/storm" hash --memory-kib "$ARGON2_MEMORY_KIB" --iterations "$ARGON2_ITERATIONS" \
-        --parallelism "$ARGON2_PARALLELISM" --count 10 --password "$PASSWORD" | awk '$1 == "hash_ms" { print $2 }')
-    # The same with every core hashing at once: what the cores really deliver together.
-    local hash_par
-    hash_par=$(timeout 300 "$BIN/storm" hash --memory-kib "$ARGON2_MEMORY_KIB" --iterations "$ARGON2_ITERATIONS" \
-        --parallelism "$ARGON2_PARALLELISM" --count 10 --threads "$CORES" --password "$PASSWORD" |
-        awk '$1 == "hash_ms" { print $2 }')
+    # One hash's time on one thread, and on every core at once (what the cores deliver
+    # together); timed before and after the storm (the mean of the two medians), because this
+    # VM's speed drifts over tens of seconds.
+    hash_time() {
+        timeout 300 "$BIN/storm" hash --memory-kib "$ARGON2_MEMORY_KIB" --iterations "$ARGON2_ITERATIONS" \
+            --parallelism "$ARGON2_PARALLELISM" --count 25 --threads "$1" --password "$PASSWORD" |
+            awk '$1 == "hash_ms" { print $2 }'
+    }
+    local h1 p1 h2 p2 hash hash_par
+    h1=$(hash_time 1) p1=$(hash_time "$CORES")
     local rss0
     rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
-    echo "$fw storm: one argon2 verification takes $hash ms; $STORM_CONCURRENCY concurrent logins for ${STORM_DURATION}s..." >&2
+    echo "$fw storm: $STORM_CONCURRENCY concurrent logins for ${STORM_DURATION}s..." >&2
     local status=0
     timeout $((STORM_DURATION + 200)) "$BIN/storm" login --addr "127.0.0.1:$port" --concurrency "$STORM_CONCURRENCY" \
         --duration "$STORM_DURATION" --health-rate "$HEALTH_RATE" --timeout 150 --email "$EMAIL" \
@@ -303,6 +305,10 @@ EOF
     local hwm
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
     stop "$pid"
+    h2=$(hash_time 1) p2=$(hash_time "$CORES")
+    hash=$(awk -v a="$h1" -v b="$h2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+    hash_par=$(awk -v a="$p1" -v b="$p2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+    echo "$fw storm: one hash $h1 / $h2 ms before / after ($p1 / $p2 ms with $CORES at once)" >&2
     get() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/storm-$fw.txt"; }
     [[ -n $(get logins_ok) ]] || die "the storm client failed (exit $status)"
     echo "$fw $hash $hash_par $(get logins_per_s) $(get logins_ok) $(get login_errors) $(get health_p99_ms) $(get health_count) $(get health_errors) $hwm $rss0 $(get login_p50_ms) $(get elapsed_s)" >>"$WORK/storm.txt"
