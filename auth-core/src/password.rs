@@ -37,7 +37,8 @@
 
 use std::sync::{Arc, LazyLock};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::{Argon2Params, MAX_PASSWORD_BYTES, MAX_PASSWORD_SCORE};
@@ -81,7 +82,11 @@ pub struct Verification {
 ///
 /// Hashing runs on tokio's blocking pool; at most `max_concurrent` hashes run at once, so a
 /// flood of logins costs a bounded amount of memory (`max_concurrent × memory_kib`) while the
-/// async runtime keeps serving other routes.
+/// async runtime keeps serving other routes. The bound holds because each running hash holds
+/// its permit until it ends (also when the request that asked for it was cancelled), and
+/// computes in one of at most `max_concurrent` argon2 memory buffers, allocated once and reused:
+/// allocating the `memory_kib` per hash made the allocator's heap grow with every login under
+/// load (hundreds of MiB after a few hundred logins; docs/PERFORMANCE.md).
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -89,7 +94,9 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Argon2Params,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
+    /// argon2 memory, one buffer per running hash (so at most `max_concurrent`), reused.
+    memory: std::sync::Mutex<Vec<Vec<Block>>>,
     dummy_hash: String,
     min_length: usize,
     min_score: u8,
@@ -132,7 +139,8 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Semaphore::new(max_concurrent.max(1)),
+                permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+                memory: std::sync::Mutex::new(Vec::new()),
                 dummy_hash,
                 min_length,
                 min_score,
@@ -171,7 +179,7 @@ impl PasswordHasher {
         }
         let capped: String = password.chars().take(STRENGTH_INPUT_CHARS).collect();
         let words = user_words(user_inputs);
-        let verdict = self.run(move || Ok(strength(&capped, &words, min_score))).await?;
+        let verdict = self.run(move |_| Ok(strength(&capped, &words, min_score))).await?;
         verdict.map_err(|advice| AuthError::invalid(field, format!("is too easy to guess: {advice}")))
     }
 
@@ -182,13 +190,7 @@ impl PasswordHasher {
         }
         let params = self.inner.params;
         let password = password.to_owned();
-        self.run(move || {
-            argon2(params)?
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|_| AuthError::Unavailable)
-        })
-        .await
+        self.run(move |memory| hash_in(params, password.as_bytes(), memory).ok_or(AuthError::Unavailable)).await
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is no account
@@ -201,32 +203,39 @@ impl PasswordHasher {
         let stored = stored.unwrap_or(&self.inner.dummy_hash).to_owned();
         let params = self.inner.params;
         let password = password.to_owned();
-        self.run(move || {
+        self.run(move |memory| {
             let Ok(hash) = PasswordHash::new(&stored) else {
                 tracing::warn!("stored password hash is not a valid PHC string");
                 return Ok(Verification { valid: false, needs_rehash: false });
             };
-            let Ok(hasher) = argon2(params) else {
-                return Ok(Verification { valid: false, needs_rehash: false });
-            };
-            let valid = hasher.verify_password(password.as_bytes(), &hash).is_ok() && exists;
+            let valid = verify_in(password.as_bytes(), &hash, memory) && exists;
             let needs_rehash = valid && is_weaker(&hash, params);
             Ok(Verification { valid, needs_rehash })
         })
         .await
     }
 
+    /// Runs `work` on the blocking pool once a permit is free, with an argon2 memory buffer.
+    /// The permit and the buffer go with the work: a cancelled caller does not free them
+    /// before the work ends.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+        work: impl FnOnce(&mut Vec<Block>) -> Result<T, AuthError> + Send + 'static,
     ) -> Result<T, AuthError> {
         let inner = Arc::clone(&self.inner);
         let queued = crate::telemetry::HashQueued::enter();
-        let permit = inner.permits.acquire().await.map_err(|_| AuthError::Unavailable)?;
+        let permit = Arc::clone(&inner.permits).acquire_owned().await.map_err(|_| AuthError::Unavailable)?;
         drop(queued);
-        let result = tokio::task::spawn_blocking(work).await.map_err(|_| AuthError::Unavailable)?;
-        drop(permit);
-        result
+        tokio::task::spawn_blocking(move || {
+            let pool = || inner.memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut memory = pool().pop().unwrap_or_default();
+            let result = work(&mut memory);
+            pool().push(memory);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|_| AuthError::Unavailable)?
     }
 }
 
@@ -272,6 +281,61 @@ fn strength(password: &str, user_words: &[String], min_score: u8) -> Result<(), 
     })
 }
 
+/// One argon2 computation into `out`, in `memory` (grown to the parameters' size if needed).
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Vec<Block>,
+) -> bool {
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+        .is_ok()
+}
+
+/// `argon2(params).hash_password(password)` as a PHC string (argon2id, v19, 16-byte random
+/// salt, 32-byte output), computed in `memory`.
+fn hash_in(params: Argon2Params, password: &[u8], memory: &mut Vec<Block>) -> Option<String> {
+    let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None).ok()?;
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    rand::fill(&mut salt[..]);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if !compute(Algorithm::Argon2id, Version::V0x13, p.clone(), password, &salt, &mut out, memory) {
+        return None;
+    }
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&p).ok()?,
+        salt: Some(Salt::new(&salt).ok()?),
+        hash: Some(Output::new(&out).ok()?),
+    };
+    Some(hash.to_string())
+}
+
+/// `Argon2::default().verify_password(password, hash).is_ok()` (the algorithm, version and
+/// parameters are the hash's own), computed in `memory`; the outputs are compared in constant
+/// time (`Output`'s `PartialEq`).
+fn verify_in(password: &[u8], hash: &PasswordHash, memory: &mut Vec<Block>) -> bool {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else { return false };
+    let Ok(version) = hash.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let Ok(params) = Params::try_from(hash) else { return false };
+    let mut buf = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buf.get_mut(..expected.len()) else { return false };
+    if !compute(algorithm, version, params, password, salt, out, memory) {
+        return false;
+    }
+    Output::new(out).is_ok_and(|computed| computed == *expected)
+}
+
 fn is_weaker(hash: &PasswordHash, want: Argon2Params) -> bool {
     if hash.algorithm.as_str() != "argon2id" {
         return true;
@@ -311,6 +375,32 @@ mod tests {
         assert!(h.verify("correct horse battery", Some(&phc)).await.expect("verify").valid);
         assert!(!h.verify("wrong horse battery", Some(&phc)).await.expect("verify").valid);
         assert!(!h.verify("dummy password for unknown accounts", None).await.expect("verify").valid);
+    }
+
+    /// The buffer-reusing hash and verify agree with the argon2 crate's own, for every
+    /// algorithm and for hashes of other sizes verified with the same (reused) buffer.
+    #[test]
+    fn reused_memory_matches_the_crate() {
+        use argon2::PasswordVerifier as _;
+        let mut memory = Vec::new();
+        let ours = hash_in(Argon2Params::default(), b"correct horse battery", &mut memory).expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
+        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"correct horse batterY", &parsed).is_err());
+        assert!(verify_in(b"correct horse battery", &parsed, &mut memory));
+        for (algorithm, m, t) in
+            [(Algorithm::Argon2id, 8192, 1), (Algorithm::Argon2i, 20480, 2), (Algorithm::Argon2d, 19456, 3)]
+        {
+            let theirs = Argon2::new(algorithm, Version::V0x13, Params::new(m, t, 1, None).expect("params"))
+                .hash_password(b"correct horse battery")
+                .expect("hash")
+                .to_string();
+            let parsed = PasswordHash::new(&theirs).expect("phc");
+            assert!(verify_in(b"correct horse battery", &parsed, &mut memory), "{theirs}");
+            assert!(!verify_in(b"correct horse batterY", &parsed, &mut memory), "{theirs}");
+        }
+        assert_eq!(memory.len(), 20480, "grown to the largest hash seen, not reallocated per hash");
     }
 
     #[tokio::test]

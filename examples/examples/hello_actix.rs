@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p auth-examples --example hello_actix -- --listen 127.0.0.1:3101`
 //!
-//! Same worker count, routes and JSON handler as `actix-app`, so `scripts/load.sh` compares
+//! Same worker count, routes and JSON handler as `actix-app`, so `scripts/bench.sh` compares
 //! the two and the difference is the cost of `AuthMiddleware`.
 
 use actix_web::{App, HttpResponse, HttpServer, web};

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p auth-examples --example hello_axum -- --listen 127.0.0.1:3100`
 //!
-//! Same runtime, router shape and JSON handler as `axum-app`, so `scripts/load.sh` compares
+//! Same runtime, router shape and JSON handler as `axum-app`, so `scripts/bench.sh` compares
 //! the two and the difference is the cost of `AuthLayer`.
 
 use axum::Router;
