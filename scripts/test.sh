@@ -49,7 +49,10 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
 fi
 
 # A backstop under CI's own limit: each scenario also has its own watchdog (tests/src/lib.rs).
-timeout --kill-after=30s 50m cargo test --workspace "$@"
+# The bench crate (auth-benches) is not tested, only built by .ci/run; left in, its peers'
+# dependencies would turn on features (actix-web's cookies, axum's original-uri) that the second
+# pass below does not, and every test binary would be built twice.
+timeout --kill-after=30s 50m cargo test --workspace --exclude auth-benches "$@"
 
 # The second pass: the same binaries (no rebuild), each scenario on a fresh PostgreSQL database.
 # (store.rs and instances.rs run on PostgreSQL in the first pass; browser.rs and cli.rs drive the

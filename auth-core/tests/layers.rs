@@ -56,6 +56,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("pages::view", 7),
     // Classification and dispatch.
     ("routes", 8),
+    // The fuzz targets' entry points into the front ends' parsers (only with `--cfg fuzzing`).
+    ("fuzzing", 8),
 ];
 
 fn module_of(path: &Path, src: &Path) -> String {
