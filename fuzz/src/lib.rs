@@ -122,7 +122,8 @@ pub fn rsa_a_pem() -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/rsa-a.pem")).expect("tests/support/fixtures/rsa-a.pem")
 }
 
-fn b64url(bytes: &[u8]) -> String {
+/// Unpadded base64url, as JWTs spell their parts.
+pub fn b64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
