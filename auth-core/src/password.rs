@@ -377,6 +377,47 @@ mod tests {
         assert!(!h.verify("dummy password for unknown accounts", None).await.expect("verify").valid);
     }
 
+    /// A login whose request is cancelled while its hash runs (the client went away) keeps the
+    /// hashing slot until the hash ends: otherwise every cancelled login would let one more hash
+    /// (and its argon2 memory) start, and the bound of `maxConcurrentHashes` would not hold.
+    #[tokio::test]
+    async fn a_cancelled_job_keeps_its_slot_until_it_ends() {
+        let h = PasswordHasher::new(Argon2Params::default(), 1, 8, 0).expect("hasher");
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let job = tokio::spawn({
+            let h = h.clone();
+            async move {
+                h.run(move |_| {
+                    let _ = started.send(());
+                    let _ = released.recv_timeout(std::time::Duration::from_secs(30));
+                    Ok(())
+                })
+                .await
+            }
+        });
+        running.await.expect("the job started");
+        job.abort();
+        assert!(job.await.expect_err("cancelled").is_cancelled());
+        assert_eq!(h.inner.permits.available_permits(), 0, "the cancelled job's work still holds its slot");
+
+        let next = tokio::spawn({
+            let h = h.clone();
+            async move { h.hash("correct horse battery").await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(!next.is_finished(), "a second hash started while the first still ran");
+        release.send(()).expect("the work waits");
+        let phc = tokio::time::timeout(std::time::Duration::from_secs(60), next)
+            .await
+            .expect("the second hash ran once the slot was free")
+            .expect("joined")
+            .expect("hashed");
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert_eq!(h.inner.permits.available_permits(), 1);
+        assert_eq!(h.inner.memory.lock().expect("pool").len(), 1, "one buffer, reused");
+    }
+
     /// The buffer-reusing hash and verify agree with the argon2 crate's own, for every
     /// algorithm and for hashes of other sizes verified with the same (reused) buffer.
     #[test]
