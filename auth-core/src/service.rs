@@ -102,6 +102,8 @@ pub(crate) struct Inner {
     pub(crate) forwarded_warned: std::sync::atomic::AtomicBool,
     /// The Prometheus endpoint, when `metrics.path` is set.
     pub(crate) metrics: Option<MetricsEndpoint>,
+    /// The guard's counter handles (registered after `metrics` installed its recorder).
+    pub(crate) counters: crate::telemetry::GuardCounters,
 }
 
 /// The Prometheus endpoint of a service with `metrics.path` (see [`crate::telemetry`]).
@@ -303,11 +305,11 @@ impl AuthService {
     pub fn guard_cached(&self, req: &RequestView<'_>, kind: RouteKind) -> Cached {
         let (cached, presented) = self.guard_from_cache(req, kind);
         if presented {
-            crate::telemetry::session_cache(matches!(cached, Cached::Decided(_)));
+            self.inner.counters.session_cache(matches!(cached, Cached::Decided(_)));
         }
         if let Cached::Decided(outcome) = &cached {
             let span = guard_span(req);
-            note_guard(&span, outcome);
+            note_guard(&self.inner.counters, &span, outcome);
         }
         cached
     }
@@ -336,7 +338,7 @@ impl AuthService {
         use tracing::Instrument as _;
         let span = guard_span(req);
         let outcome = self.guard_with_store(req, kind).instrument(span.clone()).await;
-        note_guard(&span, &outcome);
+        note_guard(&self.inner.counters, &span, &outcome);
         outcome
     }
 
@@ -586,7 +588,7 @@ fn guard_span(req: &RequestView<'_>) -> tracing::Span {
 }
 
 /// Counts a guard decision and records it (and the user, or the answer's status) on `span`.
-fn note_guard(span: &tracing::Span, outcome: &GuardOutcome) {
+fn note_guard(counters: &crate::telemetry::GuardCounters, span: &tracing::Span, outcome: &GuardOutcome) {
     use crate::telemetry::GuardDecision;
     let decision = match outcome {
         GuardOutcome::Allow { user: Some(user), .. } => {
@@ -605,7 +607,7 @@ fn note_guard(span: &tracing::Span, outcome: &GuardOutcome) {
         }
     };
     span.record("auth.outcome", decision.as_str());
-    crate::telemetry::guard(decision);
+    counters.guard(decision);
 }
 
 impl AuthService {
@@ -678,6 +680,7 @@ impl Inner {
     fn new(config: AuthConfig, p: Parts) -> Self {
         let hour = std::time::Duration::from_secs(3600);
         Self {
+            counters: crate::telemetry::GuardCounters::register(),
             metrics: p.metrics,
             oidc: p.oidc,
             mailer: p.mailer,

@@ -11,10 +11,12 @@
 //! counters. Before that, and in a process where no service enables metrics, the facade's
 //! no-op recorder makes each instrumentation point a few nanoseconds. A process that installed
 //! its own recorder before gets the `auth_*` metrics there, and a service with `metrics.path`
-//! refuses to start (its endpoint could not show them).
+//! refuses to start (its endpoint could not show them). The guard's counters are handles taken
+//! when a service starts: a recorder installed after that does not see that service's guard
+//! decisions (install it first).
 //!
-//! The guard's hot path increments counters whose names and labels are `'static`: no allocation
-//! per request.
+//! The guard's hot path increments counter handles registered when the service starts
+//! ([`GuardCounters`]): no allocation, key build or registry lookup per request.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -158,27 +160,55 @@ impl GuardDecision {
     }
 }
 
-/// One guard decision. A match on literals, so each arm's key is a `static`.
-pub(crate) fn guard(decision: GuardDecision) {
-    let counter = match decision {
-        GuardDecision::Allowed => metrics::counter!(GUARD_DECISIONS, "decision" => "allowed"),
-        GuardDecision::Anonymous => metrics::counter!(GUARD_DECISIONS, "decision" => "anonymous"),
-        GuardDecision::Unauthenticated => metrics::counter!(GUARD_DECISIONS, "decision" => "unauthenticated"),
-        GuardDecision::Redirected => metrics::counter!(GUARD_DECISIONS, "decision" => "redirected"),
-        GuardDecision::CsrfRejected => metrics::counter!(GUARD_DECISIONS, "decision" => "csrf_rejected"),
-        GuardDecision::Unavailable => metrics::counter!(GUARD_DECISIONS, "decision" => "unavailable"),
-    };
-    counter.increment(1);
+/// The guard's counters, registered once per service ([`crate::AuthService`] start) and
+/// incremented through their handles: the hot path then costs one atomic add per counter (or
+/// nothing, with the no-op recorder), not a key build and a registry lookup per request.
+///
+/// Registered after the service installed its Prometheus recorder (`metrics.path`), so they
+/// land there; a recorder the application installs itself must be installed before the service
+/// starts (as for any `metrics` handle).
+pub(crate) struct GuardCounters {
+    allowed: metrics::Counter,
+    anonymous: metrics::Counter,
+    unauthenticated: metrics::Counter,
+    redirected: metrics::Counter,
+    csrf_rejected: metrics::Counter,
+    unavailable: metrics::Counter,
+    cache_hit: metrics::Counter,
+    cache_miss: metrics::Counter,
 }
 
-/// A guarded request's session token was (`hit`) or was not answered from the cache.
-pub(crate) fn session_cache(hit: bool) {
-    let counter = if hit {
-        metrics::counter!(SESSION_CACHE, "result" => "hit")
-    } else {
-        metrics::counter!(SESSION_CACHE, "result" => "miss")
-    };
-    counter.increment(1);
+impl GuardCounters {
+    pub(crate) fn register() -> Self {
+        Self {
+            allowed: metrics::counter!(GUARD_DECISIONS, "decision" => "allowed"),
+            anonymous: metrics::counter!(GUARD_DECISIONS, "decision" => "anonymous"),
+            unauthenticated: metrics::counter!(GUARD_DECISIONS, "decision" => "unauthenticated"),
+            redirected: metrics::counter!(GUARD_DECISIONS, "decision" => "redirected"),
+            csrf_rejected: metrics::counter!(GUARD_DECISIONS, "decision" => "csrf_rejected"),
+            unavailable: metrics::counter!(GUARD_DECISIONS, "decision" => "unavailable"),
+            cache_hit: metrics::counter!(SESSION_CACHE, "result" => "hit"),
+            cache_miss: metrics::counter!(SESSION_CACHE, "result" => "miss"),
+        }
+    }
+
+    /// One guard decision.
+    pub(crate) fn guard(&self, decision: GuardDecision) {
+        let counter = match decision {
+            GuardDecision::Allowed => &self.allowed,
+            GuardDecision::Anonymous => &self.anonymous,
+            GuardDecision::Unauthenticated => &self.unauthenticated,
+            GuardDecision::Redirected => &self.redirected,
+            GuardDecision::CsrfRejected => &self.csrf_rejected,
+            GuardDecision::Unavailable => &self.unavailable,
+        };
+        counter.increment(1);
+    }
+
+    /// A guarded request's session token was (`hit`) or was not answered from the cache.
+    pub(crate) fn session_cache(&self, hit: bool) {
+        if hit { &self.cache_hit } else { &self.cache_miss }.increment(1);
+    }
 }
 
 /// A password hashing job is queued for a slot until this is dropped (also when the waiting
