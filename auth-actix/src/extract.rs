@@ -54,12 +54,17 @@ auth_core::extractor_types! {
     OrgRole;
 }
 
-/// Puts what the guard decided into the request's extensions.
+/// Puts what the guard decided into the request's extensions: the user, or the [`Installed`]
+/// marker when there is none (one insert per request either way).
 pub(crate) fn attach(req: &impl HttpMessage, user: Option<auth_core::CurrentUser>) {
     let mut ext = req.extensions_mut();
-    ext.insert(Installed);
-    if let Some(user) = user {
-        ext.insert(CurrentUser(user));
+    match user {
+        Some(user) => {
+            ext.insert(CurrentUser(user));
+        }
+        None => {
+            ext.insert(Installed);
+        }
     }
 }
 

@@ -93,7 +93,8 @@ macro_rules! extractor_types {
             }
         }
 
-        /// Marks a request that went through the layer.
+        /// Marks a request that went through the layer without a user (an attached
+        /// `CurrentUser` marks the others).
         #[derive(Debug, Clone, Copy)]
         pub(crate) struct Installed;
 

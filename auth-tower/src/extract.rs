@@ -48,11 +48,16 @@ auth_core::extractor_types! {
     OrgRole;
 }
 
-/// Puts what the guard decided into the request's extensions.
+/// Puts what the guard decided into the request's extensions: the user, or the [`Installed`]
+/// marker when there is none (one insert per request either way).
 pub(crate) fn attach(ext: &mut http::Extensions, user: Option<auth_core::CurrentUser>) {
-    ext.insert(Installed);
-    if let Some(user) = user {
-        ext.insert(CurrentUser(user));
+    match user {
+        Some(user) => {
+            ext.insert(CurrentUser(user));
+        }
+        None => {
+            ext.insert(Installed);
+        }
     }
 }
 
