@@ -20,8 +20,11 @@
 
 mod convert;
 mod extract;
+mod future;
 mod middleware;
 
 pub use auth_core;
 pub use extract::{Admin, AuthRejection, CurrentUser, Member, OrgAdmin, OrgMember, OrgRole, RequiredRole};
+#[doc(hidden)]
+pub use future::AuthFuture;
 pub use middleware::{AuthMiddleware, AuthMiddlewareService};

@@ -8,10 +8,10 @@ use actix_web::{Error, HttpMessage};
 use auth_core::AuthService;
 use auth_core::adapter::{Cached, GuardOutcome, RouteKind};
 use futures_util::StreamExt;
-use futures_util::future::LocalBoxFuture;
 
 use crate::convert::{self, Headers};
 use crate::extract::attach;
+use crate::future::AuthFuture;
 
 /// actix-web middleware for the login layer: `App::new().wrap(AuthMiddleware::new(auth))`.
 ///
@@ -73,7 +73,7 @@ pub struct AuthMiddlewareService<S> {
     auth: AuthService,
 }
 
-fn with_cookie<B>(mut res: ServiceResponse<B>, cookie: Option<String>) -> ServiceResponse<EitherBody<B>> {
+pub(crate) fn with_cookie<B>(mut res: ServiceResponse<B>, cookie: Option<String>) -> ServiceResponse<EitherBody<B>> {
     if let Some(v) = cookie.and_then(|c| HeaderValue::try_from(c).ok()) {
         res.headers_mut().append(SET_COOKIE, v);
     }
@@ -87,7 +87,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = AuthFuture<S::Future, B>;
 
     forward_ready!(service);
 
@@ -95,10 +95,10 @@ where
         let kind = self.auth.classify(req.path());
         if kind == RouteKind::Auth {
             let auth = self.auth.clone();
-            return Box::pin(async move {
+            return AuthFuture::boxed(Box::pin(async move {
                 let response = answer(&auth, req).await;
                 Ok(response.map_into_right_body())
-            });
+            }));
         }
         let cached = {
             let headers = Headers(req.headers());
@@ -106,18 +106,16 @@ where
         };
         match cached {
             Cached::Decided(GuardOutcome::Respond(r)) => {
-                let res = req.into_response(convert::response(r));
-                Box::pin(async move { Ok(res.map_into_right_body()) })
+                AuthFuture::ready(req.into_response(convert::response(r)).map_into_right_body())
             }
             Cached::Decided(GuardOutcome::Allow { user, set_cookie }) => {
                 attach(&req, user);
-                let fut = self.service.call(req);
-                Box::pin(async move { Ok(with_cookie(fut.await?, set_cookie)) })
+                AuthFuture::inner(self.service.call(req), set_cookie)
             }
             Cached::CallGuard => {
                 let service = Rc::clone(&self.service);
                 let auth = self.auth.clone();
-                Box::pin(async move {
+                AuthFuture::boxed(Box::pin(async move {
                     let outcome = {
                         let headers = Headers(req.headers());
                         auth.guard(&convert::view(&req, &headers), kind).await
@@ -129,7 +127,7 @@ where
                             Ok(with_cookie(service.call(req).await?, set_cookie))
                         }
                     }
-                })
+                }))
             }
         }
     }
