@@ -16,10 +16,12 @@
 #    hello vs our guard (axum-app / actix-app, cookie session, GET /api/hello), hello vs each
 #    peer (benches/src/bin/peer-*.rs).
 # 2. Login storm (axum-app, actix-app, unpinned): STORM_CONCURRENCY concurrent correct-password
-#    logins for STORM_DURATION s (`storm login`), against the argon2 ceiling (cores / the median
-#    time of one verification with the server's parameters, `storm hash`, measured just
-#    before and after; also timed on every core at once, which is what the cores deliver together);
-#    peak RSS (VmHWM), /health p99 from a prober on its own connection, errors.
+#    logins for STORM_DURATION s (`storm login`), against the argon2 ceiling: cores / the median
+#    CPU time of one hash with the server's parameters, sampled DURING the storm on the same
+#    cores (`--sample-ms`: one hash every SAMPLE_MS on a thread of the client), so the VM's
+#    drift moves ceiling and server alike. The one-thread time alone just before and after is
+#    reported beside it. Also: the server's CPU per login and CPU use (utime+stime), peak RSS
+#    (VmHWM), /health p99 from a prober on its own connection, errors.
 #    The server runs with a bench config (written to the work directory) that lifts exactly
 #    the login throttle's limits (loginThrottle.maxFailuresPerAccount/PerClient: 1000000),
 #    because its per-account and per-client reservations would refuse a storm from one
@@ -28,7 +30,7 @@
 # Usage: scripts/bench.sh > table.md          (from anywhere in the repository)
 # Env:   DURATION=10 WARMUP=2 ROUNDS=3 CONNECTIONS=32   A/B wrk settings (seconds)
 #        SERVER_CPU=0 LOAD_CPU=1                        taskset CPUs of the servers / of wrk
-#        STORM_CONCURRENCY=1000 STORM_DURATION=20 HEALTH_RATE=20
+#        STORM_CONCURRENCY=1000 STORM_DURATION=20 HEALTH_RATE=20 SAMPLE_MS=1000
 #        ARGON2_MEMORY_KIB=19456 ARGON2_ITERATIONS=2 ARGON2_PARALLELISM=1  (the defaults)
 #        ONLY="axum actix" PARTS="ab storm"             what to run
 #        BASE_PORT=3400                                 first of the loopback ports used
@@ -51,6 +53,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 STORM_CONCURRENCY=${STORM_CONCURRENCY:-1000}
 STORM_DURATION=${STORM_DURATION:-20}
 HEALTH_RATE=${HEALTH_RATE:-20}
+SAMPLE_MS=${SAMPLE_MS:-1000}
 ARGON2_MEMORY_KIB=${ARGON2_MEMORY_KIB:-19456}
 ARGON2_ITERATIONS=${ARGON2_ITERATIONS:-2}
 ARGON2_PARALLELISM=${ARGON2_PARALLELISM:-1}
@@ -284,34 +287,38 @@ EOF
         "$BIN/$fw-app" --config "$config"
     local pid=$STARTED
     post_cookie "$port" /api/v1/auth/signup >/dev/null
-    # One hash's time on one thread, and on every core at once (what the cores deliver
-    # together); timed before and after the storm (the mean of the two medians), because this
-    # VM's speed drifts over tens of seconds.
+    local argon=(--memory-kib "$ARGON2_MEMORY_KIB" --iterations "$ARGON2_ITERATIONS" --parallelism "$ARGON2_PARALLELISM")
+    # One hash's wall time on one thread with the machine otherwise idle, before and after: for
+    # comparison only (this VM's speed drifts over tens of seconds; the ceiling is sampled).
     hash_time() {
-        timeout 300 "$BIN/storm" hash --memory-kib "$ARGON2_MEMORY_KIB" --iterations "$ARGON2_ITERATIONS" \
-            --parallelism "$ARGON2_PARALLELISM" --count 25 --threads "$1" --password "$PASSWORD" |
-            awk '$1 == "hash_ms" { print $2 }'
+        timeout 300 "$BIN/storm" hash "${argon[@]}" --count 25 --password "$PASSWORD" | awk '$1 == "hash_ms" { print $2 }'
     }
-    local h1 p1 h2 p2 hash hash_par
-    h1=$(hash_time 1) p1=$(hash_time "$CORES")
-    local rss0
+    local h1 h2
+    h1=$(hash_time)
+    local rss0 ticks0 ticks1 hz
     rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+    hz=$(getconf CLK_TCK)
+    # utime + stime of the whole process (exited threads included, unlike task/*/schedstat).
+    ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+    ticks0=$(ticks "$pid")
     echo "$fw storm: $STORM_CONCURRENCY concurrent logins for ${STORM_DURATION}s..." >&2
     local status=0
     timeout $((STORM_DURATION + 200)) "$BIN/storm" login --addr "127.0.0.1:$port" --concurrency "$STORM_CONCURRENCY" \
         --duration "$STORM_DURATION" --health-rate "$HEALTH_RATE" --timeout 150 --email "$EMAIL" \
-        --password "$PASSWORD" >"$WORK/storm-$fw.txt" 2>"$WORK/storm-$fw.err" || status=$?
+        --password "$PASSWORD" --sample-ms "$SAMPLE_MS" "${argon[@]}" \
+        >"$WORK/storm-$fw.txt" 2>"$WORK/storm-$fw.err" || status=$?
     cat "$WORK/storm-$fw.err" >&2
+    ticks1=$(ticks "$pid")
     local hwm
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
     stop "$pid"
-    h2=$(hash_time 1) p2=$(hash_time "$CORES")
-    hash=$(awk -v a="$h1" -v b="$h2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
-    hash_par=$(awk -v a="$p1" -v b="$p2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
-    echo "$fw storm: one hash $h1 / $h2 ms before / after ($p1 / $p2 ms with $CORES at once)" >&2
+    h2=$(hash_time)
     get() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/storm-$fw.txt"; }
-    [[ -n $(get logins_ok) ]] || die "the storm client failed (exit $status)"
-    echo "$fw $hash $hash_par $(get logins_per_s) $(get logins_ok) $(get login_errors) $(get health_p99_ms) $(get health_count) $(get health_errors) $hwm $rss0 $(get login_p50_ms) $(get elapsed_s)" >>"$WORK/storm.txt"
+    [[ -n $(get logins_ok) && -n $(get sample_hash_cpu_ms) ]] || die "the storm client failed (exit $status)"
+    local server_s
+    server_s=$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
+    echo "$fw storm: one hash alone $h1 / $h2 ms before / after; during the storm $(get sample_hash_cpu_ms) ms CPU ($(get samples) samples); server CPU ${server_s} s" >&2
+    echo "$fw $(get sample_hash_cpu_ms) $(get sample_hash_cpu_min_ms) $(get sample_hash_cpu_max_ms) $(get samples) $(get sampler_cpu_s) $h1 $h2 $server_s $(get logins_per_s) $(get logins_ok) $(get login_errors) $(get health_p99_ms) $(get health_count) $(get health_errors) $hwm $rss0 $(get login_p50_ms) $(get elapsed_s)" >>"$WORK/storm.txt"
 }
 
 echo "machine: $CORES CPUs, $(uname -r); load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -356,16 +363,17 @@ for fw in $ONLY; do
                 fi ;;
         esac
     done <"$WORK/ab.txt"
-    while read -r f hash hash_par lps ok errors hp99 hcount herrors hwm rss0 lp50 elapsed; do
+    while read -r f hash hmin hmax nsamples sampler_s h1 h2 server_s lps ok errors hp99 hcount herrors hwm rss0 lp50 elapsed; do
         [[ $f == "$fw" ]] || continue
         ceiling=$(awk -v c="$CORES" -v h="$hash" 'BEGIN { printf "%.1f", c * 1000 / h }')
         share=$(awk -v l="$lps" -v c="$ceiling" 'BEGIN { printf "%.0f", l / c * 100 }')
-        par=$(awk -v c="$CORES" -v h="$hash_par" 'BEGIN { printf "%.1f", c * 1000 / h }')
-        par_share=$(awk -v l="$lps" -v c="$par" 'BEGIN { printf "%.0f", l / c * 100 }')
+        per_login=$(awk -v s="$server_s" -v n="$ok" 'BEGIN { printf "%.2f", s * 1000 / n }')
+        busy=$(awk -v s="$server_s" -v e="$elapsed" -v c="$CORES" 'BEGIN { printf "%.0f", s / (e * c) * 100 }')
+        taken=$(awk -v s="$sampler_s" -v e="$elapsed" -v c="$CORES" 'BEGIN { printf "%.1f", s / (e * c) * 100 }')
         bound=$(awk -v n="$CORES" -v m="$ARGON2_MEMORY_KIB" 'BEGIN { printf "%.0f", (n * m) / 1024 + 64 }')
         peak=$(awk -v k="$hwm" 'BEGIN { printf "%.0f", k / 1024 }')
         idle=$(awk -v k="$rss0" 'BEGIN { printf "%.0f", k / 1024 }')
-        echo "| $fw | login storm: throughput | $lps logins/s = ${share} % of ceiling | $ok logins in ${elapsed} s ($STORM_CONCURRENCY concurrent, ${STORM_DURATION} s + drain; median login ${lp50} ms); ceiling $CORES cores ÷ $hash ms = $ceiling/s; with $CORES hashes at once each takes $hash_par ms: $par/s, of which this is ${par_share} % | ≥ 90 % | $(yes_no "$(awk -v s="$share" 'BEGIN { print (s >= 90) }')") |"
+        echo "| $fw | login storm: throughput | $lps logins/s = ${share} % of ceiling | $ok logins in ${elapsed} s ($STORM_CONCURRENCY concurrent, ${STORM_DURATION} s + drain; median login ${lp50} ms); ceiling $CORES cores ÷ $hash ms = $ceiling/s (median CPU time of one hash, $nsamples samples during the storm: $hmin–$hmax ms; alone before / after: $h1 / $h2 ms wall); server CPU $per_login ms per login, busy ${busy} % of $CORES cores; the sampler took ${taken} % | ≥ 90 % | $(yes_no "$(awk -v s="$share" 'BEGIN { print (s >= 90) }')") |"
         echo "| $fw | login storm: peak RSS | $peak MiB | VmHWM; $idle MiB before the storm; bound = $CORES hashes × $ARGON2_MEMORY_KIB KiB + 64 MiB | ≤ $bound MiB | $(yes_no "$(awk -v p="$peak" -v b="$bound" 'BEGIN { print (p <= b) }')") |"
         echo "| $fw | login storm: /health p99 | $hp99 ms | $hcount probes at $HEALTH_RATE/s, $herrors failed | < 10 ms | $(yes_no "$(awk -v p="$hp99" -v e="$herrors" 'BEGIN { print (p < 10 && e == 0) }')") |"
         echo "| $fw | login storm: errors | $errors | non-200 answers, transport errors, timeouts | 0 | $(yes_no "$(awk -v e="$errors" 'BEGIN { print (e == 0) }')") |"

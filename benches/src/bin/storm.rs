@@ -4,6 +4,7 @@
 //! storm hash  --memory-kib 19456 --iterations 2 --parallelism 1 [--count 20] [--threads 1]
 //! storm login --addr 127.0.0.1:3300 [--concurrency 1000] [--duration 20] [--health-rate 20]
 //!             [--email a@example.com] [--password '...'] [--timeout 120]
+//!             [--sample-ms 0 --memory-kib 19456 --iterations 2 --parallelism 1]
 //! ```
 //!
 //! `hash` computes one argon2id hash of the password `--count` times on one thread (the work of
@@ -17,6 +18,13 @@
 //! `key value` lines: logins that answered 200, errors (any other status, a transport error
 //! or a timeout), logins/s (200s over the time until the last one answered), login and /health
 //! latency percentiles.
+//!
+//! With `--sample-ms N`, `login` also times one argon2id hash (the `hash` parameters) every N ms
+//! on a thread of its own while the storm runs: the ceiling measured on the same cores at the
+//! same moment as the server's hashes, so the VM's drift moves both. Each sample is the
+//! thread's CPU time (`/proc/thread-self/schedstat`), not wall time, since the thread shares the
+//! cores with the server; printed as `sample_hash_cpu_ms` (median), `sample_hash_wall_ms`,
+//! `samples` and `sampler_cpu_s` (what the sampler took from the server).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +51,7 @@ struct Opts {
     parallelism: u32,
     count: usize,
     threads: usize,
+    sample_ms: u64,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -59,6 +68,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         parallelism: 1,
         count: 20,
         threads: 1,
+        sample_ms: 0,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -77,6 +87,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--parallelism" => o.parallelism = u32::try_from(num()?).map_err(|e| e.to_string())?,
             "--count" => o.count = usize::try_from(num()?).map_err(|e| e.to_string())?.max(1),
             "--threads" => o.threads = usize::try_from(num()?).map_err(|e| e.to_string())?.clamp(1, 64),
+            "--sample-ms" => o.sample_ms = num()?,
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -137,26 +148,67 @@ fn hash(o: &Opts) -> i32 {
     0
 }
 
+/// One argon2id computation after another, in one reused buffer (as the server hashes).
+struct Hasher {
+    argon: argon2::Argon2<'static>,
+    memory: Vec<argon2::Block>,
+    password: Vec<u8>,
+}
+
+impl Hasher {
+    fn new(o: &Opts) -> Result<Self, String> {
+        let params = argon2::Params::new(o.memory_kib, o.iterations, o.parallelism, None)
+            .map_err(|e| format!("argon2 parameters: {e}"))?;
+        let memory = vec![argon2::Block::default(); params.block_count()];
+        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        Ok(Self { argon, memory, password: o.password.as_bytes().to_vec() })
+    }
+
+    fn hash(&mut self) -> Result<(), String> {
+        let mut out = [0u8; 32];
+        self.argon
+            .hash_password_into_with_memory(&self.password, b"bench-salt-16byt", &mut out, &mut self.memory)
+            .map_err(|e| format!("argon2: {e}"))
+    }
+}
+
 /// `--count` timed argon2 computations on this thread.
 fn hash_times(o: &Opts) -> Result<Vec<Duration>, String> {
-    let params = argon2::Params::new(o.memory_kib, o.iterations, o.parallelism, None)
-        .map_err(|e| format!("argon2 parameters: {e}"))?;
-    let blocks = params.block_count();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut memory = vec![argon2::Block::default(); blocks];
-    let salt = *b"bench-salt-16byt";
-    let mut out = [0u8; 32];
+    let mut hasher = Hasher::new(o)?;
     let mut times = Vec::with_capacity(o.count);
     for _ in 0..=o.count {
         let start = Instant::now();
-        argon
-            .hash_password_into_with_memory(o.password.as_bytes(), &salt, &mut out, &mut memory)
-            .map_err(|e| format!("argon2: {e}"))?;
+        hasher.hash()?;
         times.push(start.elapsed());
     }
     // The first run touches the memory for the first time.
     times.remove(0);
     Ok(times)
+}
+
+/// This thread's time on a CPU so far (the first field of `/proc/thread-self/schedstat`, ns).
+fn thread_cpu() -> Result<Duration, String> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").map_err(|e| format!("schedstat: {e}"))?;
+    let ns = text.split_whitespace().next().and_then(|v| v.parse::<u64>().ok());
+    ns.map(Duration::from_nanos).ok_or_else(|| format!("schedstat: unexpected {text:?}"))
+}
+
+/// What the sampler measured: per hash (CPU time, wall time), and its own CPU time in all.
+type Samples = (Vec<(Duration, Duration)>, Duration);
+
+/// Times one hash every `--sample-ms` until `stop` (the `--sample-ms` mode of `login`).
+fn sample_hashes(o: &Opts, stop: &AtomicBool) -> Result<Samples, String> {
+    let mut hasher = Hasher::new(o)?;
+    hasher.hash()?; // touches the memory
+    let first = thread_cpu()?;
+    let mut samples = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let (cpu, wall) = (thread_cpu()?, Instant::now());
+        hasher.hash()?;
+        samples.push((thread_cpu()? - cpu, wall.elapsed()));
+        std::thread::sleep(Duration::from_millis(o.sample_ms));
+    }
+    Ok((samples, thread_cpu()? - first))
 }
 
 async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
@@ -272,6 +324,10 @@ async fn storm(o: Opts) -> i32 {
     let stop = Arc::new(AtomicBool::new(false));
     let health_stop = Arc::new(AtomicBool::new(false));
     let health = tokio::spawn(health_prober(Arc::clone(&o), Arc::clone(&health_stop)));
+    let sampler = (o.sample_ms > 0).then(|| {
+        let (o, stop) = (Arc::clone(&o), Arc::clone(&health_stop));
+        std::thread::spawn(move || sample_hashes(&o, &stop))
+    });
     let start = Instant::now();
     let workers: Vec<_> = (0..o.concurrency)
         .map(|_| tokio::spawn(login_worker(Arc::clone(&o), body.clone(), Arc::clone(&stop))))
@@ -293,6 +349,14 @@ async fn storm(o: Opts) -> i32 {
     let drained = start.elapsed();
     health_stop.store(true, Ordering::Relaxed);
     let (mut hlat, herrors) = health.await.unwrap_or_default();
+    let samples = match sampler.map(|s| s.join().unwrap_or_else(|_| Err("the sampler panicked".into()))) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
     lat.sort();
     hlat.sort();
     let elapsed = last.duration_since(start).as_secs_f64();
@@ -308,6 +372,19 @@ async fn storm(o: Opts) -> i32 {
     println!("health_p50_ms {:.2}", pct(&hlat, 50.0));
     println!("health_p99_ms {:.2}", pct(&hlat, 99.0));
     println!("health_max_ms {:.2}", hlat.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1e3));
+    if let Some((mut samples, sampler_cpu)) = samples {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!("samples {}", samples.len());
+        println!("sampler_cpu_s {:.2}", sampler_cpu.as_secs_f64());
+        if !samples.is_empty() {
+            samples.sort_by_key(|s| s.0);
+            println!("sample_hash_cpu_ms {:.2}", ms(samples[samples.len() / 2].0));
+            println!("sample_hash_cpu_min_ms {:.2}", ms(samples[0].0));
+            println!("sample_hash_cpu_max_ms {:.2}", ms(samples[samples.len() - 1].0));
+            samples.sort_by_key(|s| s.1);
+            println!("sample_hash_wall_ms {:.2}", ms(samples[samples.len() / 2].1));
+        }
+    }
     let mut kinds: Vec<&String> = errors.iter().chain(herrors.iter()).collect();
     kinds.sort();
     kinds.dedup();
