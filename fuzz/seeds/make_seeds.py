@@ -175,6 +175,9 @@ def main():
                 "OIDC_CLIENT_SECRET=client-secret-value-0123\nOIDC_DISCOVERY_URL=ftp://x"),
         "type-errors": ("session:\n  cacheCapacity: 0\nbasicAuth:\n  argon2:\n    memoryKib: 1024\n  minPasswordLength: x\n"
                         "maxBodyBytes: -1\n", "AUTH_DATABASE_URL=postgres://u:hunter2-password-0123@db/x"),
+        # A "secret" that is also a word of the error message (the fuzzer found this one: a
+        # false alarm of the first version of the leak check).
+        "secret-is-a-word": ("", "AUTH_PUBLIC_URL=htt\nOIDC_VERIFY_SSL=mb\nOIDC_CLIENT_SECRET=OIDC_VERIFY_SS"),
         "anchors": ("a: &a [*a]\n", ""),
         "billion-laughs": ("a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\nd: [*c, *c]\n", ""),
         "tags": ("publicUrl: !!binary aGVsbG8=\nsession: !custom {}\n", ""),
