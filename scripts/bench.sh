@@ -13,8 +13,9 @@
 #    server carries a Cookie header of the same length (the longest session cookie, the others
 #    padded with a `pad=` cookie; hello gets the padding alone), so the bytes on the wire match.
 #    Pairs: hello vs a second hello process (the A/A control: must come out at 1.00 ± 0.02),
-#    hello vs our guard (axum-app / actix-app, cookie session, GET /api/hello), hello vs each
-#    peer (benches/src/bin/peer-*.rs).
+#    hello vs hello with a no-op middleware installed like ours (examples/noop_*.rs: the cost
+#    of being a layer at all), hello vs our guard (axum-app / actix-app, cookie session,
+#    GET /api/hello), hello vs each peer (benches/src/bin/peer-*.rs).
 # 2. Login storm (axum-app, actix-app, unpinned): STORM_CONCURRENCY concurrent correct-password
 #    logins for STORM_DURATION s (`storm login`), against the argon2 ceiling: cores / the median
 #    CPU time of one hash with the server's parameters, sampled DURING the storm on the same
@@ -224,7 +225,7 @@ ab() {
     [[ $fw == actix ]] && port=$((BASE_PORT + 10))
     local hello=$BIN/examples/hello_$fw
     # name, binary, how to get its cookie
-    local specs=("hello:$hello:" "hello2:$hello:" "guard:$BIN/$fw-app:signup")
+    local specs=("hello:$hello:" "hello2:$hello:" "noop:$BIN/examples/noop_$fw:" "guard:$BIN/$fw-app:signup")
     if [[ $fw == axum ]]; then
         specs+=("axum-login:$BIN/peer-axum-login:login" "jsonwebtoken:$BIN/peer-axum-jwt:login"
             "hand-hs256:$BIN/peer-axum-hs256:login")
@@ -338,7 +339,7 @@ yes_no() { awk -v c="$1" 'BEGIN { print (c ? "**met**" : "**missed**") }'; }
 echo "| framework | measurement | result | detail | target | |"
 echo "|---|---|---:|---|---|---|"
 for fw in $ONLY; do
-    hello_us=""
+    hello_us="" noop_ratio="" noop_over=""
     while read -r f label aus bus ratio range arps brps; do
         [[ $f == "$fw" ]] || continue
         over=$(awk -v a="$aus" -v b="$bus" 'BEGIN { printf "%+.2f", b - a }')
@@ -347,11 +348,20 @@ for fw in $ONLY; do
             hello)
                 ok=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.98 && r <= 1.02) }')
                 echo "| $fw | A/A control: hello vs hello | $(printf '%.3f' "$ratio") | $detail | 1.00 ± 0.02 | $(yes_no "$ok") |" ;;
+            noop)
+                noop_over=$over noop_ratio=$ratio
+                rel=$(awk -v r="$ratio" 'BEGIN { printf "%.3f", 1 / r }')
+                echo "| $fw | no-op layer (hello + a middleware that does nothing, installed the same way) vs hello | $rel of hello | $detail | | |" ;;
             guard)
                 guard_over=$over
                 rel=$(awk -v r="$ratio" 'BEGIN { printf "%.3f", 1 / r }')
                 ok=$(awk -v r="$rel" 'BEGIN { print (r >= 0.95) }')
-                echo "| $fw | **guard** ($fw-app, cookie session) vs hello | $rel of hello | $detail | ≥ 0.95 | $(yes_no "$ok") |" ;;
+                echo "| $fw | **guard** ($fw-app, cookie session) vs hello | $rel of hello | $detail | ≥ 0.95 | $(yes_no "$ok") |"
+                if [[ -n ${noop_ratio:-} ]]; then
+                    own=$(awk -v g="$ratio" -v n="$noop_ratio" 'BEGIN { printf "%.3f", n / g }')
+                    own_us=$(awk -v g="$guard_over" -v n="$noop_over" 'BEGIN { printf "%+.2f", g - n }')
+                    echo "| $fw | guard vs the no-op layer | $own of the no-op layer | the guard's ${guard_over} µs/req over hello minus the layer's ${noop_over}: ${own_us} µs/req of its own | | |"
+                fi ;;
             *)
                 rel=$(awk -v r="$ratio" 'BEGIN { printf "%.3f", 1 / r }')
                 echo "| $fw | $label vs hello | $rel of hello | $detail | | |"
