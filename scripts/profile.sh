@@ -8,6 +8,8 @@
 #
 # Usage: scripts/profile.sh [axum|actix] [TOP]      (release binaries as scripts/bench.sh builds)
 # Env:   SHORT=4 LONG=12 BASE_PORT=3460 KEEP=DIR     KEEP keeps the callgrind outputs
+#        AGAINST=noop                                 hello vs examples/noop_FW (the no-op
+#                                                     middleware) instead of FW-app
 # Needs: valgrind, wrk, curl, python3. Loopback only; servers stopped by their PID.
 set -euo pipefail
 
@@ -17,6 +19,7 @@ TOP=${2:-25}
 SHORT=${SHORT:-4}
 LONG=${LONG:-12}
 PORT=${BASE_PORT:-3460}
+AGAINST=${AGAINST:-app}
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release
 EMAIL=a@example.com
 PASSWORD='correct horse battery'
@@ -24,7 +27,9 @@ PASSWORD='correct horse battery'
 for tool in valgrind callgrind_annotate wrk curl python3; do
     command -v "$tool" >/dev/null || { echo "error: $tool is not installed" >&2; exit 1; }
 done
-for bin in "$BIN/examples/hello_$FW" "$BIN/$FW-app"; do
+B=$BIN/$FW-app
+[[ $AGAINST == noop ]] && B=$BIN/examples/noop_$FW
+for bin in "$BIN/examples/hello_$FW" "$B"; do
     [[ -x $bin ]] || { echo "error: $bin is missing: run scripts/bench.sh once (it builds them)" >&2; exit 1; }
 done
 
@@ -62,9 +67,10 @@ run() {
         [[ -n $cookie ]] || die "no session cookie from the signup"
         printf '%s' "$cookie" >"$WORK/cookie"
     else
-        # hello gets padding of the session cookie's length (the app runs first).
-        local len
-        len=$(wc -c <"$WORK/cookie")
+        # hello (and noop) get padding of the session cookie's length (the app runs first;
+        # 361 bytes, the length scripts/bench.sh saw, when it does not run).
+        local len=361
+        [[ -s $WORK/cookie ]] && len=$(wc -c <"$WORK/cookie")
         cookie="pad=$(head -c $((len - 4)) /dev/zero | tr '\0' x)"
     fi
     timeout $((secs + 60)) wrk -t1 -c8 -d"${secs}s" -H "cookie: $cookie" "http://127.0.0.1:$PORT/api/hello" >"$out.wrk" 2>&1 ||
@@ -80,15 +86,19 @@ run() {
     echo "  $name ${secs}s: ${REQ[$name-$secs]} requests" >&2
 }
 
-echo "profiling $FW: app and hello, ${SHORT}s and ${LONG}s of load each, under callgrind..." >&2
+echo "profiling $FW: $AGAINST and hello, ${SHORT}s and ${LONG}s of load each, under callgrind..." >&2
 declare -A REQ
-for secs in "$SHORT" "$LONG"; do run app "$secs" "$BIN/$FW-app"; done
+if [[ $AGAINST == noop ]]; then
+    for secs in "$SHORT" "$LONG"; do run noop "$secs" "$B"; done
+else
+    for secs in "$SHORT" "$LONG"; do run app "$secs" "$B"; done
+fi
 for secs in "$SHORT" "$LONG"; do run hello "$secs" "$BIN/examples/hello_$FW"; done
 
-python3 - "$WORK" "$SHORT" "$LONG" "${REQ[hello-$SHORT]}" "${REQ[hello-$LONG]}" "${REQ[app-$SHORT]}" \
-    "${REQ[app-$LONG]}" "$TOP" "$FW" <<'EOF'
+python3 - "$WORK" "$SHORT" "$LONG" "${REQ[hello-$SHORT]}" "${REQ[hello-$LONG]}" "${REQ[$AGAINST-$SHORT]}" \
+    "${REQ[$AGAINST-$LONG]}" "$TOP" "$FW" "$AGAINST" <<'EOF'
 import re, sys
-work, short, long_, h1, h2, a1, a2, top, fw = sys.argv[1:]
+work, short, long_, h1, h2, a1, a2, top, fw, against = sys.argv[1:]
 line = re.compile(r'\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)')
 
 def costs(path):
@@ -111,11 +121,12 @@ def per_request(name, r1, r2):
         sys.exit(f'error: the {long_}s run of {name} served no more requests than the {short}s run')
     return {k: (c2.get(k, 0) - c1.get(k, 0)) / n for k in set(c1) | set(c2)}
 
-hello, app = per_request('hello', h1, h2), per_request('app', a1, a2)
+hello, app = per_request('hello', h1, h2), per_request(against, a1, a2)
 th, ta = sum(hello.values()), sum(app.values())
-print(f'{fw}: instructions per request: hello {th:,.0f}, {fw}-app {ta:,.0f} ({ta - th:+,.0f})')
+label = f'{fw}-app' if against == 'app' else f'noop_{fw}'
+print(f'{fw}: instructions per request: hello {th:,.0f}, {label} {ta:,.0f} ({ta - th:+,.0f})')
 print()
-print('| Δ per request | hello | app | function |')
+print(f'| Δ per request | hello | {label} | function |')
 print('|---:|---:|---:|---|')
 ranked = sorted(set(hello) | set(app), key=lambda k: -(app.get(k, 0) - hello.get(k, 0)))
 for k in ranked[: int(top)]:
