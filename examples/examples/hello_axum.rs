@@ -6,16 +6,10 @@
 //! Same runtime, router shape and JSON handler as `axum-app`, so `scripts/bench.sh` compares
 //! the two and the difference is the cost of `AuthLayer`.
 
-use axum::Router;
-use axum::response::IntoResponse;
-use axum::routing::get;
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = auth_examples::Args::from_env();
-    let app = Router::new()
-        .route("/api/hello", get(|| async { axum::Json(serde_json::json!({ "hello": "a@example.com" })) }))
-        .route("/health", get(|| async { "ok".into_response() }));
+    let app = auth_examples::baseline::axum_router();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("hello_axum listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await

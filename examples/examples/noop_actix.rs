@@ -8,31 +8,17 @@
 //! guard's own cost can be told from the cost of being a middleware.
 
 use actix_web::dev::Service as _;
-use actix_web::{App, HttpResponse, HttpServer, web};
-
-async fn hello() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "hello": "a@example.com" }))
-}
-
-async fn health() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
-}
+use actix_web::{App, HttpServer};
+use auth_examples::baseline;
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = auth_examples::Args::from_env();
     let listener = std::net::TcpListener::bind(args.listen)?;
     println!("noop_actix listening on http://{}", listener.local_addr()?);
-    // As in actix-app and hello_actix.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    HttpServer::new(|| {
-        App::new()
-            .wrap_fn(|req, srv| srv.call(req))
-            .route("/api/hello", web::get().to(hello))
-            .route("/health", web::get().to(health))
-    })
-    .workers(workers.max(1))
-    .listen(listener)?
-    .run()
-    .await
+    HttpServer::new(|| App::new().wrap_fn(|req, srv| srv.call(req)).configure(baseline::actix_routes))
+        .workers(baseline::actix_workers())
+        .listen(listener)?
+        .run()
+        .await
 }

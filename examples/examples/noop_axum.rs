@@ -10,9 +10,6 @@
 
 use std::task::{Context, Poll};
 
-use axum::Router;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -48,10 +45,7 @@ impl<S: Service<R>, R> Service<R> for PassThrough<S> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = auth_examples::Args::from_env();
-    let app = Router::new()
-        .route("/api/hello", get(|| async { axum::Json(serde_json::json!({ "hello": "a@example.com" })) }))
-        .route("/health", get(|| async { "ok".into_response() }))
-        .layer(Noop);
+    let app = auth_examples::baseline::axum_router().layer(Noop);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("noop_axum listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await

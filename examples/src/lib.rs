@@ -127,6 +127,42 @@ fn home_page(email: &str, name: &str) -> String {
     Home { name, email }.render().unwrap_or_else(|_| String::from("Hello"))
 }
 
+/// The load-test baselines (`examples/hello_*.rs`, `examples/noop_*.rs`): the example app's
+/// `GET /api/hello` (answering a fixed `{"hello":"a@example.com"}`) and `GET /health`, WITHOUT
+/// the login layer. One definition, so hello and the no-op middleware serve the same routes.
+pub mod baseline {
+    use actix_web::{HttpResponse, web};
+    use axum::response::IntoResponse;
+
+    /// The routes on axum.
+    pub fn axum_router() -> axum::Router {
+        axum::Router::new()
+            .route(
+                "/api/hello",
+                axum::routing::get(|| async { axum::Json(serde_json::json!({ "hello": "a@example.com" })) }),
+            )
+            .route("/health", axum::routing::get(|| async { "ok".into_response() }))
+    }
+
+    async fn hello() -> HttpResponse {
+        HttpResponse::Ok().json(serde_json::json!({ "hello": "a@example.com" }))
+    }
+
+    async fn health() -> HttpResponse {
+        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
+    }
+
+    /// The routes on actix-web (`App::configure`).
+    pub fn actix_routes(cfg: &mut web::ServiceConfig) {
+        cfg.route("/api/hello", web::get().to(hello)).route("/health", web::get().to(health));
+    }
+
+    /// actix-web workers, as actix-app starts them: one per CPU.
+    pub fn actix_workers() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+}
+
 /// The example app on axum.
 pub mod axum_app {
     use auth_tower::{AuthLayer, CurrentUser, OrgAdmin, OrgMember};

@@ -9,6 +9,5 @@ async fn main() -> std::io::Result<()> {
     let auth = service_from(&args).await;
     let listener = std::net::TcpListener::bind(args.listen)?;
     println!("actix-app listening on http://{}", listener.local_addr()?);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    actix_app::server(listener, auth, workers)?.await
+    actix_app::server(listener, auth, auth_examples::baseline::actix_workers())?.await
 }
